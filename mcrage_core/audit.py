@@ -1,0 +1,241 @@
+"""Imbalance audit: how large is each demographic group, how rare is the smallest, and
+how often does the outcome occur in each group (with Wilson 95 % intervals).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from mcrage_core.schema import infer_schema
+>>> from mcrage_core.audit import audit_imbalance
+>>> df = pd.DataFrame({"sex": ["F"] * 40 + ["M"] * 60, "outcome": [0, 1] * 50})
+>>> df2, schema = infer_schema(df, target="outcome", sensitive={"sex": "sex"})
+>>> report = audit_imbalance(df2, schema)
+>>> report.summary.loc[0, "imbalance_ratio"]
+np.float64(1.5)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from mcrage_core.errors import ConfigError
+from mcrage_core.schema import Schema, binarize_target, group_columns
+
+__all__ = ["ImbalanceReport", "audit_imbalance", "wilson_interval", "DEFAULT_SMALL_CELL"]
+
+DEFAULT_SMALL_CELL = 30
+
+
+def wilson_interval(
+    k: int | float, n: int | float, *, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Wilson score interval for a proportion ``k / n``; ``(nan, nan)`` when ``n == 0``."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    z = float(norm.ppf(0.5 + confidence / 2))
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True)
+class ImbalanceReport:
+    """Result of :func:`audit_imbalance`.
+
+    Attributes
+    ----------
+    groups
+        One row per (attribute, group): ``attribute, kind, group, n, share, outcome_rate,
+        ci_low, ci_high, small_cell``.
+    summary
+        One row per attribute: ``attribute, kind, n_groups, largest, smallest,
+        imbalance_ratio, n_missing``.
+    intersection
+        One row per combination of the group columns (e.g. race × sex × age band), with the
+        same statistics as ``groups``.
+    """
+
+    groups: pd.DataFrame
+    summary: pd.DataFrame
+    intersection: pd.DataFrame
+    n_rows: int
+    target: str | None
+    positive_class: str | None
+    small_cell: int
+    group_columns: dict[str, str]
+
+    @property
+    def small_cells(self) -> pd.DataFrame:
+        return self.intersection[self.intersection["small_cell"]]
+
+    def warnings(self) -> list[str]:
+        out = []
+        for row in self.summary.itertuples():
+            if row.n_missing:
+                out.append(f"{row.n_missing} row(s) have no value for '{row.attribute}'.")
+        small = self.groups[self.groups["small_cell"]]
+        for row in small.itertuples():
+            out.append(
+                f"Group {row.attribute} = {row.group} has only {row.n} rows "
+                f"(< {self.small_cell}): its numbers are unreliable."
+            )
+        if len(self.small_cells):
+            out.append(
+                f"{len(self.small_cells)} of {len(self.intersection)} intersectional cells "
+                f"have fewer than {self.small_cell} rows."
+            )
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "n_rows": self.n_rows,
+            "target": self.target,
+            "positive_class": self.positive_class,
+            "small_cell": self.small_cell,
+            "group_columns": dict(self.group_columns),
+            "groups": _records(self.groups),
+            "summary": _records(self.summary),
+            "intersection": _records(self.intersection),
+            "warnings": self.warnings(),
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    out = []
+    for rec in frame.to_dict(orient="records"):
+        out.append({k: _jsonable(v) for k, v in rec.items()})
+    return out
+
+
+def _jsonable(v: object) -> object:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return None if math.isnan(float(v)) else float(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    return v if isinstance(v, (int, str, bool)) else str(v)
+
+
+def audit_imbalance(
+    df: pd.DataFrame, schema: Schema, *, small_cell: int = DEFAULT_SMALL_CELL
+) -> ImbalanceReport:
+    """Counts, shares, imbalance ratios and outcome prevalence by sensitive group.
+
+    Parameters
+    ----------
+    df
+        The (coerced) table returned by :func:`~mcrage_core.schema.infer_schema`.
+    schema
+        Its schema; ``schema.sensitive`` names the attributes to audit (age by band).
+    small_cell
+        Groups and cells with fewer rows than this are flagged.
+    """
+    if small_cell < 1:
+        raise ConfigError(f"The small-cell threshold must be at least 1, got {small_cell}.")
+    if not schema.sensitive:
+        raise ConfigError(
+            "No sensitive attribute (race, sex or age) was found or chosen. "
+            "Pick the columns to audit (--sensitive COL, or the Data page)."
+        )
+    data, mapping = group_columns(df, schema)
+    y = None
+    if schema.target is not None and schema.positive_class is not None:
+        y = binarize_target(data[schema.target], schema.positive_class)
+    n_total = len(data)
+
+    group_rows = []
+    summary_rows = []
+    for kind, col in mapping.items():
+        attribute = schema.sensitive[kind]
+        values = data[col]
+        present = values.notna()
+        counts = values[present].astype(str).value_counts()
+        order = _group_order(values, counts)
+        n_present = int(present.sum())
+        for group in order:
+            mask = values.astype(str).eq(group) & present
+            group_rows.append(
+                _stats(
+                    {"attribute": attribute, "kind": kind, "group": group},
+                    mask,
+                    y,
+                    n_present,
+                    small_cell,
+                )
+            )
+        non_empty = counts[counts > 0]
+        summary_rows.append(
+            {
+                "attribute": attribute,
+                "kind": kind,
+                "n_groups": int(len(non_empty)),
+                "largest": str(non_empty.idxmax()) if len(non_empty) else None,
+                "smallest": str(non_empty.idxmin()) if len(non_empty) else None,
+                "imbalance_ratio": float(non_empty.max() / non_empty.min())
+                if len(non_empty)
+                else math.nan,
+                "n_missing": int(n_total - n_present),
+            }
+        )
+    groups = pd.DataFrame(group_rows)
+    summary = pd.DataFrame(summary_rows)
+
+    inter_cols = list(mapping.values())
+    inter_rows = []
+    complete = data[inter_cols].notna().all(axis=1)
+    n_complete = int(complete.sum())
+    if n_complete:
+        keys = data.loc[complete, inter_cols].astype(str)
+        for combo, part in keys.groupby(inter_cols, sort=True):
+            combo = combo if isinstance(combo, tuple) else (combo,)
+            mask = pd.Series(False, index=data.index)
+            mask.loc[part.index] = True
+            base = {
+                mapping_col: value for mapping_col, value in zip(inter_cols, combo, strict=True)
+            }
+            inter_rows.append(_stats(base, mask, y, n_complete, small_cell))
+    intersection = pd.DataFrame(inter_rows)
+    if len(intersection):
+        intersection = intersection.sort_values("n", ascending=False, ignore_index=True)
+    return ImbalanceReport(
+        groups=groups,
+        summary=summary,
+        intersection=intersection,
+        n_rows=n_total,
+        target=schema.target,
+        positive_class=schema.positive_class,
+        small_cell=small_cell,
+        group_columns=dict(mapping),
+    )
+
+
+def _group_order(values: pd.Series, counts: pd.Series) -> list[str]:
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered:
+        return [str(c) for c in values.cat.categories if counts.get(str(c), 0) > 0]
+    return [str(g) for g in counts.index]
+
+
+def _stats(base: dict, mask: pd.Series, y: pd.Series | None, n_ref: int, small_cell: int) -> dict:
+    n = int(mask.sum())
+    row = dict(base)
+    row["n"] = n
+    row["share"] = n / n_ref if n_ref else math.nan
+    if y is not None:
+        yy = y[mask].dropna()
+        k = float(yy.sum())
+        m = len(yy)
+        row["outcome_rate"] = k / m if m else math.nan
+        row["ci_low"], row["ci_high"] = wilson_interval(k, m)
+    else:
+        row["outcome_rate"] = row["ci_low"] = row["ci_high"] = math.nan
+    row["small_cell"] = n < small_cell
+    return row
