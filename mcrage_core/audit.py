@@ -186,7 +186,6 @@ def audit_imbalance(
                 "n_missing": int(n_total - n_present),
             }
         )
-    groups = pd.DataFrame(group_rows)
     summary = pd.DataFrame(summary_rows)
 
     inter_cols = list(mapping.values())
@@ -203,7 +202,9 @@ def audit_imbalance(
                 mapping_col: value for mapping_col, value in zip(inter_cols, combo, strict=True)
             }
             inter_rows.append(_stats(base, mask, y, n_complete, small_cell))
-    intersection = pd.DataFrame(inter_rows)
+    stat_cols = ["n", "share", "outcome_rate", "ci_low", "ci_high", "small_cell"]
+    intersection = pd.DataFrame(inter_rows, columns=[*inter_cols, *stat_cols])
+    groups = pd.DataFrame(group_rows, columns=["attribute", "kind", "group", *stat_cols])
     if len(intersection):
         intersection = intersection.sort_values("n", ascending=False, ignore_index=True)
     return ImbalanceReport(

@@ -44,7 +44,7 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 _WARNINGS_KEY = "mcrage_warnings"
 
-Source = Union[str, os.PathLike, bytes, bytearray, IO[bytes]]
+Source = Union[str, os.PathLike, bytes, bytearray, IO[bytes]]  # noqa: UP007 (runtime alias)
 
 
 def table_warnings(df: pd.DataFrame) -> list[str]:
@@ -393,10 +393,10 @@ def _scan_records(text: str, delimiter: str) -> tuple[list[str] | None, list[tup
             header = row
         else:
             n_records += 1
-            if len(row) != len(header):
-                # a trailing delimiter producing one empty extra field is tolerated
-                if not (len(row) == len(header) + 1 and row[-1] == ""):
-                    ragged.append((start_line, len(row)))
+            # a trailing delimiter producing one empty extra field is tolerated
+            trailing = len(row) == len(header) + 1 and row[-1] == ""
+            if len(row) != len(header) and not trailing:
+                ragged.append((start_line, len(row)))
         start_line = reader.line_num + 1
     return header, ragged, n_records
 
