@@ -121,7 +121,18 @@ _RACE_VALUES = {
     "black african",
     "black caribbean",
 }
-_SEX_TOKENS = {"sex", "gender", "sexe", "geschlecht", "sexo", "genero"}
+_SEX_TOKENS = {
+    "male",
+    "female",
+    "ismale",
+    "isfemale",
+    "sex",
+    "gender",
+    "sexe",
+    "geschlecht",
+    "sexo",
+    "genero",
+}
 _SEX_VALUES = {
     "m",
     "f",
@@ -170,6 +181,9 @@ _TARGET_TOKENS = {
     "source",
 }
 _ID_TOKENS = {
+    "nbr",
+    "number",
+    "accession",
     "id",
     "mrn",
     "ssn",
@@ -235,6 +249,20 @@ _NEGATIVE = [
     "low",
     "control",
 ]
+
+_TARGET_SUBSTRINGS = ("mortality", "death", "expire", "died", "readmi", "outcome", "survival")
+_OUTCOME_VALUES = {
+    "died",
+    "dead",
+    "deceased",
+    "expired",
+    "alive",
+    "survived",
+    "readmitted",
+    "inpatient",
+    "outpatient",
+    "death",
+}
 
 _SSN_RE = re.compile(r"^\d{3}-\d{2}-\d{4}$")
 _PHONE_RE = re.compile(r"^(\+?\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}$")
@@ -385,7 +413,7 @@ def infer_schema(
         series = out[col]
         if _is_text(series):
             series = series.map(lambda v: v.strip() if isinstance(v, str) else v)
-            series = series.mask(series.eq(""))
+            series = series.mask(series.isin(["", "?"]))
             converted, n_bad, examples = _coerce_numeric(series)
             if converted is not None:
                 out[col] = converted
@@ -622,7 +650,7 @@ def _column_kind(col: str, s: pd.Series) -> tuple[ColumnKind, str | None]:
         if n_unique == 2:
             return "binary", None
         integral = bool(n) and bool(np.all(np.isclose(present.to_numpy(dtype=float) % 1, 0)))
-        if integral and _looks_like_id_name(tokens, norm) and n_unique > 0.9 * n and n > 20:
+        if integral and _looks_like_id_name(tokens, norm) and n_unique > 0.5 * n and n > 20:
             return (
                 "identifier",
                 "an identifier (the name says ID/record number and values are unique)",
@@ -637,7 +665,19 @@ def _column_kind(col: str, s: pd.Series) -> tuple[ColumnKind, str | None]:
 
 
 def _looks_like_id_name(tokens: set[str], norm: str) -> bool:
-    return bool(tokens & _ID_TOKENS) or norm.endswith("_id") or norm in {"id", "key", "index"}
+    squashed = norm.replace("_", "")
+    return (
+        bool(tokens & _ID_TOKENS)
+        or norm.endswith("_id")
+        or norm in {"id", "key", "index"}
+        or (squashed.endswith("id") and len(squashed) > 6)  # 'patientunitstayid', 'subjectid'
+    )
+
+
+def _looks_like_age_bands(s: pd.Series) -> bool:
+    """Ages already exported as bands, e.g. '[70-80)', '18-29', '80+'."""
+    vals = s.dropna().astype(str)
+    return bool(len(vals)) and vals.nunique() <= 30 and float(vals.str.contains(r"\d").mean()) > 0.9
 
 
 def _race_by_values(s: pd.Series) -> float:
@@ -668,8 +708,11 @@ def _kind_of_column(col: str, s: pd.Series, kind: ColumnKind) -> str | None:
         return "race"
     if tokens & _SEX_TOKENS:
         return "sex"
-    if (tokens & _AGE_TOKENS or norm.startswith("age_")) and pd.api.types.is_numeric_dtype(s):
-        return "age"
+    if tokens & _AGE_TOKENS or norm.startswith("age_"):
+        if pd.api.types.is_numeric_dtype(s):
+            return "age"
+        if kind in ("categorical", "binary") and _looks_like_age_bands(s):
+            return "age"
     if kind in ("categorical", "binary"):
         if _sex_by_values(s) >= 0.9:
             return "sex"
@@ -707,8 +750,12 @@ def _resolve_sensitive(
         if col in chosen.values() or kinds[col] in ("identifier", "datetime", "text"):
             continue
         kind = _kind_of_column(col, df[col], kinds[col])
-        if kind and kind not in chosen and kind not in disabled:
+        if not kind or kind in disabled:
+            continue
+        if kind not in chosen:
             chosen[kind] = col
+        elif kind == "race" and "race" in _tokens(str(col)) and "race" not in _tokens(chosen[kind]):
+            chosen[kind] = col  # prefer a 'race' column over an 'ethnicity' one
     return {k: chosen[k] for k in sorted(chosen, key=_kind_order)}
 
 
@@ -717,10 +764,10 @@ def _kind_order(kind: str) -> tuple[int, str]:
 
 
 def _check_sensitive_kind(kind: str, col: str, kinds: Mapping[str, ColumnKind]) -> None:
-    if kind == "age" and kinds[col] not in ("integer", "numeric"):
+    if kind == "age" and kinds[col] not in ("integer", "numeric", "categorical", "binary"):
         raise ConfigError(
-            f"The age column '{col}' must hold numbers (years); it holds {kinds[col]} values. "
-            "Choose a numeric age column."
+            f"The age column '{col}' must hold numbers (years) or age bands; it holds "
+            f"{kinds[col]} values. Choose another age column."
         )
 
 
@@ -736,12 +783,15 @@ def _detect_target(
         if n_unique < 2 or n_unique > 10:
             continue
         tokens = set(_tokens(str(col)))
+        squashed = "".join(_tokens(str(col)))
         score = 0.0
-        if tokens & _TARGET_TOKENS:
+        if tokens & _TARGET_TOKENS or any(w in squashed for w in _TARGET_SUBSTRINGS):
             score += 3
+        vals = {str(v).strip().lower() for v in df[col].dropna().unique()}
+        if vals & _OUTCOME_VALUES:
+            score += 1.5  # values such as died/alive, expired, readmitted, in/out
         if kinds[col] == "binary":
             score += 1
-            vals = {str(v).strip().lower() for v in df[col].dropna().unique()}
             if vals & set(_POSITIVE) and vals & set(_NEGATIVE):
                 score += 0.5
         if pos == len(cols) - 1:
@@ -842,9 +892,8 @@ def group_columns(df: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, dict[
     mapping: dict[str, str] = {}
     out = df
     for kind, col in schema.sensitive.items():
-        if kind == "age" or (
-            col in df.columns and pd.api.types.is_numeric_dtype(df[col]) and df[col].nunique() > 20
-        ):
+        numeric = col in df.columns and pd.api.types.is_numeric_dtype(df[col])
+        if (kind == "age" and numeric) or (numeric and df[col].nunique() > 20):
             name = AGE_BAND_COLUMN if kind == "age" else f"{col}_band"
             out = add_age_band(out, col, schema.age_bands, name=name)
             mapping[kind] = name
