@@ -7,8 +7,9 @@ STAMP  := $(VENV)/.installed
 .PHONY: install run test lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "error: MCRAGE needs Python 3.10 or newer; run make with PYTHON=python3.11 (or newer)")'
+	@$(PYTHON) -m venv $(VENV) || { echo "error: could not create a virtual environment; on Debian/Ubuntu install it with: sudo apt-get install python3-venv"; exit 1; }
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
