@@ -1,0 +1,483 @@
+"""Small helpers shared by the dashboard pages: guards, per-session derived results,
+and a few plotly figures that only the dashboard needs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import state
+from mcrage_core.errors import MCRAGEError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES: dict[str, tuple[Path, str]] = {
+    "support2": (
+        REPO_ROOT / "sample_data" / "support2.csv",
+        "SUPPORT2: 9,105 seriously ill adults; outcome: died within 6 months",
+    ),
+    "patient_treatment": (
+        REPO_ROOT / "sample_data" / "patient_treatment.csv",
+        "Patient treatment: 4,412 lab panels; outcome: inpatient or outpatient",
+    ),
+}
+
+PAGE_DATA = "pages/data.py"
+PAGE_IMBALANCE = "pages/imbalance.py"
+PAGE_TRAIN = "pages/train.py"
+PAGE_COMPARE = "pages/compare.py"
+PAGE_RESULTS = "pages/results.py"
+PAGE_REPORT = "pages/report.py"
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Show library errors as readable messages and stop the page (never a traceback)."""
+    try:
+        yield
+    except MCRAGEError as exc:
+        st.error(str(exc))
+        st.stop()
+    except Exception as exc:  # noqa: BLE001 - last line of defence in the UI
+        st.error(
+            f"Something unexpected went wrong ({type(exc).__name__}). Your data and runs are "
+            "kept; try again, and if it happens again please report it."
+        )
+        st.stop()
+
+
+def next_step(page: str, label: str, *, note: str | None = None) -> None:
+    """A visible pointer to the next page."""
+    st.divider()
+    if note:
+        st.caption(note)
+    st.page_link(page, label=label, icon=":material/arrow_forward:")
+
+
+def require_table() -> pd.DataFrame:
+    """The session's table, or a helpful empty state that links to the Data page."""
+    df = st.session_state.get(state.DATA)
+    if df is None:
+        st.info(
+            "No table is loaded yet. Start on the Data page: upload a CSV, Parquet or Excel "
+            "file, or pick the bundled sample with one click."
+        )
+        st.page_link(PAGE_DATA, label="Go to 1 · Data", icon=":material/upload_file:")
+        st.stop()
+    return df
+
+
+def choices() -> dict[str, Any]:
+    return dict(st.session_state[state.CHOICES])
+
+
+def schema_args(ch: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of ``infer_schema`` from the stored choices."""
+    args: dict[str, Any] = {
+        "target": ch.get("target"),
+        "positive_class": ch.get("positive_class"),
+        "sensitive": ch.get("sensitive"),
+        "exclude": tuple(ch.get("exclude") or ()),
+        "include": tuple(ch.get("include") or ()),
+    }
+    if ch.get("age_bands"):
+        args["age_bands"] = tuple(ch["age_bands"])
+    return args
+
+
+def current_schema(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, Any]:
+    """``infer_schema`` of the session's table with the session's choices (memoised)."""
+    from mcrage_core.schema import infer_schema
+
+    df = require_table()
+    ch = choices() if ch is None else ch
+    key = (st.session_state[state.DATA_VERSION], json.dumps(ch, sort_keys=True, default=str))
+    return state.memo("schema", key, lambda: infer_schema(df, **schema_args(ch)))
+
+
+def fallback_schema() -> tuple[pd.DataFrame, Any]:
+    """Schema with nothing chosen and no outcome guessed: used when the current choices fail,
+    so that the user can still pick other roles."""
+    from mcrage_core.schema import infer_schema
+
+    df = require_table()
+    key = st.session_state[state.DATA_VERSION]
+    return state.memo("fallback_schema", key, lambda: infer_schema(df, detect_target=False))
+
+
+def current_audit() -> Any:
+    """``audit_imbalance`` of the session's table (memoised)."""
+    from mcrage_core.audit import audit_imbalance
+
+    coerced, schema = current_schema()
+    small = int(st.session_state[state.SMALL_CELL])
+    key = (
+        st.session_state[state.DATA_VERSION],
+        json.dumps(choices(), sort_keys=True, default=str),
+        small,
+    )
+    return state.memo("audit", key, lambda: audit_imbalance(coerced, schema, small_cell=small))
+
+
+def load_sample(name: str) -> None:
+    """Load a bundled sample table as the session's table."""
+    from mcrage_core.io import load_table
+
+    path, _ = SAMPLES[name]
+    df = load_table(path)
+    state.set_table(df, path.name)
+
+
+def md_escape(text: object) -> str:
+    """Escape user text for Streamlit markdown (no links, emphasis or HTML from user data)."""
+    out = str(text)
+    for ch in "\\`*_{}[]()<>#+-.!|:$~":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def status_badge(status: str) -> str:
+    return {
+        "queued": ":orange[queued]",
+        "running": ":blue[running]",
+        "succeeded": ":green[succeeded]",
+        "failed": ":red[failed]",
+        "cancelled": ":gray[cancelled]",
+    }.get(status, status)
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
+    return f"{seconds // 3600:.0f} h {(seconds % 3600) // 60:02.0f} min"
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def missingness_figure(schema: Any) -> go.Figure:
+    """Share of empty cells per column (only columns with any), largest first."""
+    cols = sorted(
+        (c for c in schema.columns if c.missing_fraction > 0),
+        key=lambda c: c.missing_fraction,
+        reverse=True,
+    )
+    fig = go.Figure(
+        go.Bar(
+            x=[c.name for c in cols],
+            y=[c.missing_fraction for c in cols],
+            marker_color="#7f7f7f",
+            hovertemplate="%{x}: %{y:.0%} empty<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Empty cells per column",
+        yaxis={"tickformat": ".0%", "range": [0, 1]},
+        template="plotly_white",
+        height=300,
+        margin={"l": 50, "r": 10, "t": 50, "b": 90},
+    )
+    return fig
+
+
+def intersection_figure(intersection: pd.DataFrame, columns: list[str]) -> go.Figure:
+    """Heatmap of counts: the first group column down, the other(s) combined across
+    (e.g. race × "sex · age band")."""
+    from mcrage_core import plots
+
+    if len(columns) == 1:
+        frame = intersection.assign(all="all")
+        return plots.intersection_heatmap(frame, rows=columns[0], columns="all")
+    across = " · ".join(columns[1:])
+    frame = intersection.copy()
+    frame[across] = frame[columns[1:]].astype(str).agg(" · ".join, axis=1)
+    return plots.intersection_heatmap(frame, rows=columns[0], columns=across)
+
+
+def sidebar() -> None:
+    """What is loaded and which run is selected, on every page."""
+    with st.sidebar:
+        st.markdown("**MCRAGE** · find and repair demographic imbalance")
+        name = st.session_state.get(state.DATA_NAME)
+        df = st.session_state.get(state.DATA)
+        if df is not None and name:
+            st.caption(f"Table: {md_escape(name)} ({len(df):,} rows × {df.shape[1]} columns)")
+        else:
+            st.caption("No table loaded yet: start with 1 · Data.")
+        run_id = st.session_state.get(state.CURRENT_RUN)
+        if run_id:
+            st.caption(f"Selected run: {run_id}")
+
+
+# --------------------------------------------------------------------------- train page
+
+STRATEGY_CHOICES: dict[str, str] = {
+    "none": "No change (baseline)",
+    "oversample": "Random oversampling",
+    "smote": "SMOTE-NC",
+    "reweigh": "Reweighing",
+    "cddpm": "MCRAGE (CDDPM synthetic rows)",
+    "threshold": "Threshold optimizer (equalized odds)",
+}
+DEFAULT_STRATEGIES: tuple[str, ...] = ("none", "oversample", "cddpm")
+
+
+def presets() -> dict[str, tuple[str, str]]:
+    """Model presets shown on the Train page: key -> (label, caption)."""
+    out = {
+        "quick": ("Quick", "a few minutes on a laptop CPU; good for a first look"),
+        "standard": ("Standard", "better synthetic rows; best with a GPU"),
+        "thorough": ("Thorough", "largest model, longest training; use a GPU"),
+    }
+    if os.environ.get("MCRAGE_TEST_MODE") == "1":
+        out = {"tiny": ("Tiny (test)", "seconds; for automated tests only"), **out}
+    return out
+
+
+@st.cache_resource(show_spinner=False)
+def _device_info() -> dict[str, Any]:
+    """Compute available to this server (no user data: safe to share between sessions)."""
+    try:
+        from mcrage_core.diffusion.device import device_info
+    except ImportError:
+        return {"gpus": []}
+    return device_info()
+
+
+def device_label() -> str:
+    info = _device_info()
+    gpus = info.get("gpus") or []
+    if gpus:
+        g = gpus[0]
+        return f":material/memory: GPU: {g['name']} ({g['memory_gib']} GiB)"
+    if info.get("mps_available"):
+        return ":material/memory: Apple GPU (Metal)"
+    cpus = info.get("cpu_count")
+    return f":material/memory: CPU ({cpus} cores), no GPU found: training runs on the CPU"
+
+
+def current_groups() -> tuple[pd.DataFrame, dict[str, str]]:
+    """The coerced table with group columns (age band added) and kind -> group column."""
+    from mcrage_core.schema import group_columns
+
+    coerced, schema = current_schema()
+    key = (st.session_state[state.DATA_VERSION], json.dumps(choices(), sort_keys=True, default=str))
+    return state.memo("groups", key, lambda: group_columns(coerced, schema))
+
+
+def current_plan(data: pd.DataFrame, rebalance: list[str], target: str) -> pd.DataFrame:
+    from mcrage_core.augment import plan_augmentation
+
+    key = (
+        st.session_state[state.DATA_VERSION],
+        json.dumps(choices(), sort_keys=True, default=str),
+        tuple(rebalance),
+        target,
+    )
+    return state.memo(
+        "plan", key, lambda: plan_augmentation(data, rebalance=rebalance, target=target)
+    )
+
+
+def run_params(
+    *,
+    schema_choices: dict[str, Any],
+    rebalance: list[str],
+    strategies: list[str],
+    preset: str,
+    device: str,
+    n_seeds: int,
+    train_steps: int | None,
+    min_cell_rows: int,
+    allow_small_cells: bool,
+) -> dict[str, Any]:
+    """The settings stored with a run and read by ``mcrage_core.worker``."""
+    return {
+        "schema": schema_choices,
+        "audit": {
+            "rebalance": list(rebalance),
+            "strategies": list(strategies),
+            "preset": preset,
+            "device": device,
+            "n_seeds": n_seeds,
+            "train_steps": train_steps,
+            "min_cell_rows": min_cell_rows,
+            "allow_small_cells": allow_small_cells,
+        },
+        "table": st.session_state.get(state.DATA_NAME),
+    }
+
+
+def run_label(record: Any) -> str:
+    audit = record.params.get("audit") or {}
+    when = time.strftime("%d %b %H:%M", time.localtime(record.created))
+    return (
+        f"{when} · {record.status} · {audit.get('preset', '?')} · "
+        f"{', '.join(audit.get('rebalance') or [])} · {record.id}"
+    )
+
+
+def run_row(record: Any, *, owner: str) -> dict[str, Any]:
+    audit = record.params.get("audit") or {}
+    return {
+        "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created)),
+        "status": record.status,
+        "table": record.params.get("table") or "",
+        "rebalance": ", ".join(audit.get("rebalance") or []),
+        "preset": audit.get("preset", ""),
+        "strategies": ", ".join(audit.get("strategies") or []),
+        "duration": fmt_seconds(record.duration_s),
+        "shared": "yes" if record.shared else ("" if record.owner == owner else "shared with you"),
+        "error": record.error or "",
+        "id": record.id,
+    }
+
+
+def show_run(record: Any, registry: Any, *, owner: str) -> None:
+    """Status, live progress, errors and actions of one run."""
+    mine = record.owner == owner
+    st.markdown(
+        f"Run `{record.id}` · {status_badge(record.status)} · "
+        f"duration {fmt_seconds(record.duration_s)}" + ("" if mine else " · shared with you")
+    )
+    prog = registry.read_progress(record.id) or {}
+    event = prog.get("event") or record.progress or {}
+    history = prog.get("history") or []
+    if record.status in ("queued", "running"):
+        fraction = float(event.get("fraction") or 0.0)
+        stage = str(
+            event.get("stage")
+            or ("Waiting for a free slot" if record.status == "queued" else "Starting")
+        )
+        st.progress(min(1.0, max(0.0, fraction)), text=f"{stage} · {fraction:.0%}")
+        m1, m2, m3, m4 = st.columns(4)
+        step, total = event.get("step"), event.get("total_steps")
+        m1.metric("Step", f"{step:,} / {total:,}" if step is not None and total else "–")
+        loss = event.get("loss")
+        m2.metric("Loss", f"{loss:.4f}" if isinstance(loss, (int, float)) else "–")
+        rps = event.get("rows_per_s")
+        m3.metric("Rows / s", f"{rps:,.0f}" if isinstance(rps, (int, float)) else "–")
+        m4.metric(
+            "Time left", fmt_seconds(event.get("eta_s")) if event.get("eta_s") is not None else "–"
+        )
+        if mine and st.button("Cancel this run", key="cancel_run", icon=":material/stop:"):
+            registry.cancel(record.id, owner=owner)
+            st.toast("Cancel requested: the run stops within a few seconds.")
+        st.caption("You can leave or refresh this page: the run keeps going in the background.")
+    elif record.status == "failed":
+        st.error(f"This run failed: {record.error or 'no reason was recorded'}")
+        if mine and st.button("Resume this run", key="resume_run", icon=":material/replay:"):
+            registry.resume(record.id, owner=owner)
+            st.rerun(scope="app")
+    elif record.status == "cancelled":
+        st.warning("This run was cancelled.")
+        if mine and st.button("Resume this run", key="resume_run", icon=":material/replay:"):
+            registry.resume(record.id, owner=owner)
+            st.rerun(scope="app")
+    else:
+        st.success("Finished. See the results, or compare real and synthetic rows.")
+        c1, c2 = st.columns(2)
+        c1.page_link(PAGE_RESULTS, label="Open 5 · Results", icon=":material/balance:")
+        c2.page_link(PAGE_COMPARE, label="Open 4 · Compare", icon=":material/compare:")
+    if history:
+        from mcrage_core.plots import loss_curve
+
+        st.plotly_chart(loss_curve(history), key=f"loss_{record.id}")
+    if mine:
+        shared = st.toggle(
+            "Share this run with other sessions (read-only)", value=record.shared, key="share_run"
+        )
+        if shared != record.shared:
+            registry.set_shared(record.id, shared, owner=owner)
+            st.rerun(scope="app")
+
+
+# --------------------------------------------------------------------------- finished runs
+
+
+def pick_finished_run(*, purpose: str) -> Any:
+    """Choose a finished audit run of this session (or one shared with it).
+
+    Shows a helpful empty state and stops the page when there is none.
+    """
+    registry = state.registry()
+    owner = state.owner()
+    registry.refresh()
+    runs = [r for r in registry.list_runs(owner) if r.kind == "audit"]
+    done = [r for r in runs if r.status == "succeeded"]
+    with st.expander("Open a run that someone shared with you"):
+        shared_id = st.text_input(
+            "Run id", key="shared_run_id", placeholder="20250101-120000-1a2b3c4d"
+        )
+        if shared_id.strip():
+            try:
+                shared = registry.get(shared_id.strip(), owner=owner)
+            except MCRAGEError as exc:
+                st.error(str(exc))
+            else:
+                if shared.status == "succeeded" and shared.id not in {r.id for r in done}:
+                    done.insert(0, shared)
+                st.session_state[state.CURRENT_RUN] = shared.id
+    if not done:
+        active = [r for r in runs if r.is_active]
+        if active:
+            st.info(
+                f"A run is still {active[0].status}. Its {purpose} appear here when it finishes; "
+                "follow its progress on the Train page."
+            )
+        else:
+            st.info(
+                f"No finished run yet. The {purpose} appear here after a training run: "
+                "start one on the Train page (the Quick preset takes a few minutes on a CPU)."
+            )
+        st.page_link(PAGE_TRAIN, label="Go to 3 · Train", icon=":material/model_training:")
+        st.stop()
+    ids = [r.id for r in done]
+    current = st.session_state.get(state.CURRENT_RUN)
+    picked = st.selectbox(
+        "Run",
+        ids,
+        index=ids.index(current) if current in ids else 0,
+        format_func=lambda i: run_label(next(r for r in done if r.id == i)),
+        key=f"run_{purpose.split()[0]}",
+    )
+    st.session_state[state.CURRENT_RUN] = picked
+    return next(r for r in done if r.id == picked)
+
+
+def load_results(record: Any) -> Any:
+    """The run's :class:`~mcrage_core.results.AuditResults` (memoised per run)."""
+    from mcrage_core.results import AuditResults
+
+    path = record.artefact("results")
+    if path is None:
+        st.error("This run has no results file; it may have been deleted. Start a new run.")
+        st.stop()
+    key = (record.id, path.stat().st_mtime_ns)
+    with user_errors():
+        return state.memo(
+            "results", key, lambda: AuditResults.from_json(path.read_text(encoding="utf-8"))
+        )
+
+
+def load_run_csv(record: Any, name: str) -> pd.DataFrame | None:
+    """A CSV artefact of a run (``synthetic`` or ``augmented``), memoised per run."""
+    path = record.artefact(name)
+    if path is None:
+        return None
+    key = (record.id, path.stat().st_mtime_ns)
+    with user_errors():
+        return state.memo(f"csv_{name}", key, lambda: pd.read_csv(path, low_memory=False))

@@ -1,0 +1,118 @@
+"""4 · Compare: real versus synthetic rows, per column and group; fidelity and privacy."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import _helpers as h
+from mcrage_core import plots
+
+ALL = "All groups"
+EXPLAIN = {
+    "column_shapes": (
+        "Column shapes",
+        "How closely each column's distribution matches the real one (1 = identical).",
+    ),
+    "pair_trends": (
+        "Pair trends",
+        "How well relationships between pairs of columns are kept (1 = identical).",
+    ),
+    "missingness": (
+        "Missing values",
+        "How well the pattern of empty cells is reproduced (1 = identical).",
+    ),
+    "detection_auc": (
+        "Detection AUC",
+        "How easily a model tells synthetic from real rows: 0.5 = cannot tell (best), "
+        "1.0 = always can.",
+    ),
+    "dcr_closer_to_train_share": (
+        "Closer to training rows",
+        "Privacy: share of synthetic rows closer to a training patient than to an unseen one. "
+        "About 0.5 means no memorisation; near 1 means rows copy real patients.",
+    ),
+    "exact_copies": (
+        "Exact copies",
+        "Privacy: synthetic rows identical to a real patient (should be 0; they are removed).",
+    ),
+}
+
+st.title("4 · Compare")
+record = h.pick_finished_run(purpose="comparisons")
+results = h.load_results(record)
+synthetic = h.load_run_csv(record, "synthetic")
+augmented = h.load_run_csv(record, "augmented")
+if synthetic is None or augmented is None or synthetic.empty:
+    st.info(
+        "This run produced no synthetic rows (the MCRAGE / CDDPM strategy was not chosen, or "
+        "every cell was too small). Start a run with it on the Train page to compare."
+    )
+    st.page_link(h.PAGE_TRAIN, label="Go to 3 · Train", icon=":material/model_training:")
+    st.stop()
+real = augmented[augmented["source"] == "real"] if "source" in augmented else augmented
+group_col = str((results.dataset.get("rebalance") or [results.primary_attribute])[0])
+features = [c for c in results.dataset.get("features") or [] if c in synthetic.columns]
+columns = [c for c in [group_col, results.dataset.get("target"), *features] if c in synthetic]
+
+c1, c2 = st.columns(2)
+groups = [ALL]
+if group_col in synthetic.columns:
+    groups += sorted(synthetic[group_col].dropna().astype(str).unique())
+group = c1.selectbox(f"Group ({group_col})", groups, key="compare_group")
+column = c2.selectbox("Column", [c for c in columns if c != group_col] or columns, key="column")
+st.caption(
+    f"{len(real):,} real training rows and {len(synthetic):,} synthetic rows"
+    + ("" if group == ALL else f"; showing {h.md_escape(group_col)} = {h.md_escape(group)}")
+)
+
+by = None if group == ALL else group_col
+with h.user_errors():
+    st.plotly_chart(
+        plots.column_overlay(real, synthetic, column, by=by, group=None if by is None else group),
+        key="overlay",
+    )
+if by is not None:
+    real_g = real[real[group_col].astype(str) == group]
+    synth_g = synthetic[synthetic[group_col].astype(str) == group]
+else:
+    real_g, synth_g = real, synthetic
+
+left, right = st.columns(2)
+numeric = [c for c in features if pd.api.types.is_numeric_dtype(real[c])]
+try:
+    left.plotly_chart(
+        plots.correlation_difference_heatmap(real_g, synth_g, columns=numeric or None),
+        key="corr_diff",
+    )
+    right.plotly_chart(
+        plots.projection_2d(real_g, synth_g, columns=numeric or None), key="projection"
+    )
+except Exception as exc:  # noqa: BLE001 - e.g. too few rows in a small group
+    st.info(f"Correlation and projection charts are not available for this selection ({exc}).")
+
+# ----------------------------------------------------------------------------- scores
+st.subheader("Fidelity and privacy")
+fidelity = results.fidelity or {}
+overall = fidelity.get("overall") or {}
+cols = st.columns(3)
+for i, (key, (label, text)) in enumerate(EXPLAIN.items()):
+    value = overall.get(key)
+    cols[i % 3].metric(
+        label,
+        "–" if value is None else (f"{value:.0f}" if key == "exact_copies" else f"{value:.2f}"),
+        help=text,
+    )
+with st.expander("What do these scores mean?", expanded=False):
+    for label, text in EXPLAIN.values():
+        st.markdown(f"**{label}**: {text}")
+by_group = pd.DataFrame(fidelity.get("by_group") or [])
+if len(by_group):
+    st.write("**Per group** (groups that received no synthetic rows show no scores):")
+    st.dataframe(
+        by_group.rename(columns={k: v[0] for k, v in EXPLAIN.items()}),
+        hide_index=True,
+        width="stretch",
+    )
+
+h.next_step(h.PAGE_RESULTS, "Next: 5 · Results, did the model get fairer?")

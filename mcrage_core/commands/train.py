@@ -1,0 +1,183 @@
+"""``mcrage train``: train a conditional diffusion model (CDDPM) on a table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import TextIO
+
+HELP = "Train the conditional diffusion model (CDDPM) on a table and save it to a folder."
+
+
+class TerminalProgress:
+    """A one-line progress bar on stderr (redrawn with a carriage return on a terminal,
+    one line per 10 % otherwise): step, loss, rows/s and time left."""
+
+    def __init__(self, stream: TextIO | None = None, *, width: int = 24) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._last_decile = -1
+        self._last_draw = 0.0
+        self._open = False
+
+    def __call__(self, event: object) -> None:
+        fraction = float(getattr(event, "fraction", 0.0) or 0.0)
+        now = time.monotonic()
+        if self.tty:
+            if now - self._last_draw < 0.1 and fraction < 1.0:
+                return
+            self._last_draw = now
+        else:
+            decile = int(fraction * 10)
+            if decile == self._last_decile:
+                return
+            self._last_decile = decile
+        filled = int(round(fraction * self.width))
+        bar = "#" * filled + "-" * (self.width - filled)
+        parts = [f"{getattr(event, 'stage', '')} [{bar}] {fraction * 100:5.1f}%"]
+        step, total = getattr(event, "step", None), getattr(event, "total_steps", None)
+        if step is not None and total is not None:
+            parts.append(f"step {step}/{total}")
+        loss = getattr(event, "loss", None)
+        if loss is not None:
+            parts.append(f"loss {loss:.4f}")
+        rps = getattr(event, "rows_per_s", None)
+        if rps is not None:
+            parts.append(f"{rps:,.0f} rows/s")
+        eta = getattr(event, "eta_s", None)
+        if eta is not None:
+            parts.append(f"ETA {_duration(eta)}")
+        line = "  ".join(parts)
+        if self.tty:
+            self.stream.write("\r" + line + "\x1b[K")
+            self._open = True
+            if fraction >= 1.0:
+                self.close()
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{sec:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path", help="CSV (optionally .gz), Parquet or Excel file with the real rows"
+    )
+    parser.add_argument("--target", required=True, help="outcome column (generated rows keep it)")
+    parser.add_argument(
+        "--condition",
+        action="append",
+        required=True,
+        metavar="COL",
+        help="sensitive column to condition on, e.g. race (repeat for several: "
+        "--condition race --condition sex)",
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder to save the model in")
+    parser.add_argument(
+        "--preset",
+        choices=("quick", "standard", "thorough"),
+        default="standard",
+        help="model size and training length (default: standard; larger on a GPU)",
+    )
+    parser.add_argument("--steps", type=int, help="training steps (overrides the preset)")
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda", "mps"),
+        default="auto",
+        help="where to train (default: auto = CUDA, then Apple MPS, then CPU)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads for torch (default: torch's choice; 1 is often faster on a busy machine)",
+    )
+    parser.add_argument(
+        "--columns",
+        help="comma-separated feature columns to model (default: all except identifiers "
+        "and free text)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the checkpoint in --out"
+    )
+    parser.add_argument("--sheet", help="Excel sheet to read")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    from mcrage_core.diffusion import CDDPM, CDDPMConfig
+    from mcrage_core.errors import ConfigError
+    from mcrage_core.io import load_table
+
+    if args.steps is not None and args.steps < 1:
+        raise ConfigError(f"--steps must be at least 1, got {args.steps}.")
+    df = load_table(args.path, sheet=args.sheet)
+    config = CDDPMConfig.preset(args.preset, device=args.device)
+    changes: dict = {"seed": args.seed}
+    if args.threads is not None:
+        changes["cpu_threads"] = args.threads
+    if args.steps is not None:
+        changes["train_steps"] = args.steps
+    config = config.with_overrides(**changes)
+    columns = None
+    if args.columns:
+        columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+    bar = None if args.quiet else TerminalProgress()
+    try:
+        model = CDDPM(config).fit(
+            df,
+            target=args.target,
+            condition=args.condition,
+            columns=columns,
+            progress=bar,
+            run_dir=args.out,
+            resume=args.resume,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = {
+        "out": str(args.out),
+        "target": model.target_,
+        "condition": model.condition_,
+        "columns": model.columns_,
+        "cells": model.cells_.astype(object).to_dict(orient="records"),
+        "notes": model.notes_,
+        "training": model.train_info_,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=1, default=str))
+        return 0
+    info = model.train_info_
+    print(
+        f"Model saved to {args.out}: {len(model.columns_)} columns, {info['n_train_rows']} rows, "
+        f"{info['steps']} steps in {_duration(info['wall_s'])} on {info['device']}."
+    )
+    print("Cells (" + " | ".join(model.cell_columns) + "):")
+    for row in model.cells_.itertuples(index=False):
+        *cell, n = row
+        print(f"  {'|'.join(str(v) for v in cell)}: {n} real rows")
+    for note in model.notes_:
+        print(f"Note: {note}")
+    return 0

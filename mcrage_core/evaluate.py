@@ -1,0 +1,1352 @@
+"""The audit protocol: split, rebalance with every strategy, train, and measure fairness.
+
+Protocol
+--------
+1. For each seed, the real rows are split once, stratified by group × outcome. The
+   test part holds real rows only and is the same for every strategy of that seed
+   (the seed changes the split and the models).
+2. The augmentation plan is computed on the training part; every strategy gets the
+   same plan and sees only the training part (the CDDPM is trained on it, too).
+3. A scikit-learn pipeline (imputation + one-hot encoding + classifier) is trained on
+   each strategy's training set. ``threshold`` post-processes the baseline model with
+   fairlearn's :class:`~fairlearn.postprocessing.ThresholdOptimizer` (equalized odds).
+4. Per group and overall, fairlearn :class:`~fairlearn.metrics.MetricFrame` gives
+   accuracy, F1, AUROC (from probabilities), selection rate, TPR and FPR with the
+   group n; disparities come from fairlearn's parity functions over the groups with at
+   least ``small_group`` test rows (smaller groups are flagged and left out).
+5. Confidence intervals: a percentile bootstrap over the test rows (the same resamples
+   for every strategy, so changes against the baseline are paired), pooled over seeds,
+   and a t-interval of the seed means.
+
+Examples
+--------
+>>> from mcrage_core.io import load_table
+>>> from mcrage_core.schema import infer_schema
+>>> df, schema = infer_schema(load_table("sample_data/support2.csv"),
+...                           target="died_within_6_months")  # doctest: +SKIP
+>>> results = run_audit(df, schema, AuditConfig("died_within_6_months",
+...                     sensitive=("race",), seeds=1))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import platform
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import KW_ONLY, asdict, dataclass, field, fields, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from mcrage_core import __version__
+from mcrage_core.augment import (
+    STRATEGIES,
+    STRATEGY_LABELS,
+    AugmentContext,
+    PlanMode,
+    get_strategy,
+    plan_augmentation,
+)
+from mcrage_core.errors import ConfigError, DataError, TrainingCancelled
+from mcrage_core.progress import CancelCheck, ProgressCallback, ProgressEvent
+from mcrage_core.results import DISPARITIES, METRICS, AuditResults
+
+__all__ = [
+    "ClassifierName",
+    "CDDPMPreset",
+    "AuditConfig",
+    "run_audit",
+    "make_classifier",
+    "split_train_test",
+    "group_metrics",
+    "bootstrap_counts",
+    "metrics_from_counts",
+    "AuditResults",
+]
+
+ClassifierName = Literal["logreg", "rf", "hgb"]
+CDDPMPreset = Literal["quick", "standard", "thorough"]
+CLASSIFIERS: tuple[str, ...] = ("logreg", "rf", "hgb")
+CLASSIFIER_LABELS = {
+    "logreg": "logistic regression",
+    "rf": "random forest",
+    "hgb": "histogram gradient boosting",
+}
+OVERALL = "overall"
+_MISSING_GROUP = "(missing)"
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Settings of one audit run.
+
+    Parameters
+    ----------
+    target
+        The outcome column.
+    sensitive
+        Columns whose groups are evaluated (race, sex, age...). Age-like numeric columns
+        are evaluated by band (``age_band``). Empty → the ones the schema detected.
+    positive_class
+        The outcome value counted as positive; ``None`` → the schema's choice.
+    rebalance
+        Column(s) to rebalance (several → their intersection). Empty → the race column
+        if one is sensitive, else the first sensitive column.
+    strategies
+        Any of ``none, oversample, smote, reweigh, cddpm, threshold``. ``none`` (the
+        baseline every change is measured against) is always run.
+    classifier
+        ``"hgb"`` (default: histogram gradient boosting, fast and strong on tables),
+        ``"rf"`` (random forest) or ``"logreg"`` (logistic regression).
+    seeds
+        Number of repetitions with different splits and models (default 3).
+    test_size
+        Share of real rows held out for testing.
+    small_group
+        Groups with fewer test rows are flagged and left out of disparities.
+    n_bootstrap
+        Bootstrap resamples of the test rows for confidence intervals (0 = none).
+    confidence
+        Confidence level of all intervals.
+    plan_mode, plan_share, plan_counts, balance_outcome
+        The augmentation plan; see :func:`mcrage_core.augment.plan_augmentation`.
+    sensitive_as_features
+        Whether the sensitive columns are also model inputs (default ``True``).
+    cddpm_preset, cddpm_config, device, sampling_steps
+        The diffusion model: a preset name, or a full ``CDDPMConfig`` (wins over the
+        preset); the device; DDIM sampling steps (``None`` → the model's default).
+    min_cell_rows, allow_small_cells
+        Privacy guardrail: no CDDPM rows for a cell with fewer real training rows than
+        ``min_cell_rows`` unless ``allow_small_cells``.
+    base_seed
+        Seeds used are ``base_seed, base_seed + 1, ...``.
+    threads
+        CPU threads for the downstream classifiers and the fidelity checks (default 1:
+        multi-threaded gradient boosting slows down badly on a busy or shared machine;
+        ``None`` = all cores). The diffusion model's threads are torch's own.
+    """
+
+    target: str
+    sensitive: tuple[str, ...] = ()
+    _: KW_ONLY
+    positive_class: str | None = None
+    rebalance: tuple[str, ...] = ()
+    strategies: tuple[str, ...] = STRATEGIES
+    classifier: ClassifierName = "hgb"
+    seeds: int = 3
+    test_size: float = 0.25
+    small_group: int = 30
+    n_bootstrap: int = 200
+    confidence: float = 0.95
+    plan_mode: PlanMode = "max"
+    plan_share: float | None = None
+    plan_counts: Mapping[Any, int] | None = None
+    balance_outcome: bool = False
+    sensitive_as_features: bool = True
+    cddpm_preset: CDDPMPreset = "standard"
+    cddpm_config: Any = None
+    device: str = "auto"
+    sampling_steps: int | None = None
+    min_cell_rows: int = 20
+    allow_small_cells: bool = False
+    base_seed: int = 0
+    threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        def _tuple(name: str) -> None:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = tuple(v.strip() for v in value.split(",") if v.strip())
+            object.__setattr__(self, name, tuple(value or ()))
+
+        for name in ("sensitive", "rebalance", "strategies"):
+            _tuple(name)
+        strategies = tuple(s.strip().lower() for s in self.strategies)
+        unknown = [s for s in strategies if s not in STRATEGIES]
+        if unknown:
+            raise ConfigError(
+                f"unknown strateg{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}: "
+                f"choose from {', '.join(STRATEGIES)}"
+            )
+        if not strategies:
+            raise ConfigError(f"choose at least one strategy from {', '.join(STRATEGIES)}")
+        object.__setattr__(self, "strategies", tuple(dict.fromkeys(strategies)))
+        if self.classifier not in CLASSIFIERS:
+            raise ConfigError(f"unknown classifier {self.classifier!r}: choose logreg, rf or hgb")
+        if not isinstance(self.seeds, (int, np.integer)) or not 1 <= int(self.seeds) <= 100:
+            raise ConfigError(f"seeds must be a whole number from 1 to 100, got {self.seeds!r}")
+        if not 0.05 <= float(self.test_size) <= 0.5:
+            raise ConfigError(
+                f"test_size must be between 0.05 and 0.5 (share of rows held out), got {self.test_size!r}"
+            )
+        if int(self.small_group) < 1:
+            raise ConfigError(f"small_group must be at least 1, got {self.small_group!r}")
+        if not 0 <= int(self.n_bootstrap) <= 10_000:
+            raise ConfigError(f"n_bootstrap must be from 0 to 10000, got {self.n_bootstrap!r}")
+        if not 0.5 < float(self.confidence) < 1.0:
+            raise ConfigError(f"confidence must be between 0.5 and 1, got {self.confidence!r}")
+        if self.plan_mode not in ("max", "share", "counts"):
+            raise ConfigError(
+                f"unknown plan mode {self.plan_mode!r}: choose 'max', 'share' or 'counts'"
+            )
+        if self.cddpm_preset not in ("quick", "standard", "thorough"):
+            raise ConfigError(
+                f"unknown CDDPM preset {self.cddpm_preset!r}: choose quick, standard or thorough"
+            )
+        if int(self.min_cell_rows) < 1:
+            raise ConfigError(f"min_cell_rows must be at least 1, got {self.min_cell_rows!r}")
+        if self.threads is not None and int(self.threads) < 1:
+            raise ConfigError(f"threads must be at least 1 (or None for all), got {self.threads!r}")
+        if self.sampling_steps is not None and int(self.sampling_steps) < 1:
+            raise ConfigError(f"sampling_steps must be at least 1, got {self.sampling_steps!r}")
+
+    @property
+    def seed_values(self) -> list[int]:
+        return [int(self.base_seed) + i for i in range(int(self.seeds))]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain settings (the CDDPM config through its own ``to_dict`` when it has one)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "_":
+                continue
+            value = getattr(self, f.name)
+            if f.name == "cddpm_config" and value is not None:
+                value = value.to_dict() if hasattr(value, "to_dict") else asdict(value)
+            elif f.name == "plan_counts" and value is not None:
+                value = [
+                    {"group": list(k) if isinstance(k, tuple) else k, "n": int(v)}
+                    for k, v in value.items()
+                ]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditConfig:
+        """Rebuild a config from :meth:`to_dict` (a CDDPM config dict becomes a CDDPMConfig)."""
+        known = {f.name for f in fields(cls)} - {"_"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown audit setting(s): {', '.join(unknown)}")
+        kwargs = dict(data)
+        counts = kwargs.get("plan_counts")
+        if counts is not None and not isinstance(counts, Mapping):
+            kwargs["plan_counts"] = {
+                (tuple(c["group"]) if isinstance(c["group"], list) else c["group"]): int(c["n"])
+                for c in counts
+            }
+        cfg = kwargs.get("cddpm_config")
+        if isinstance(cfg, Mapping):
+            from mcrage_core.diffusion import CDDPMConfig
+
+            kwargs["cddpm_config"] = (
+                CDDPMConfig.from_dict(cfg)
+                if hasattr(CDDPMConfig, "from_dict")
+                else CDDPMConfig(**cfg)
+            )
+        target = kwargs.pop("target")
+        return cls(target, **kwargs)
+
+
+# --------------------------------------------------------------------------- classifiers
+
+
+def _feature_kinds(X: pd.DataFrame) -> tuple[list[str], list[str]]:
+    numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) and X[c].dtype != bool]
+    categorical = [c for c in X.columns if c not in numeric]
+    return numeric, categorical
+
+
+def make_classifier(
+    name: ClassifierName,
+    *,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    seed: int = 0,
+):
+    """A scikit-learn pipeline: imputation + scaling/one-hot encoding + the classifier.
+
+    Numbers get median imputation with missing-value indicators (and scaling for
+    logistic regression); categories get a ``missing`` level and one-hot encoding
+    (unknown levels at prediction time are ignored).
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    num_steps: list[tuple[str, Any]] = [
+        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True))
+    ]
+    if name == "logreg":
+        num_steps.append(("scale", StandardScaler()))
+    cat_steps = [
+        ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
+        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+    ]
+    transformers = []
+    if numeric:
+        transformers.append(("num", Pipeline(num_steps), list(numeric)))
+    if categorical:
+        transformers.append(("cat", Pipeline(cat_steps), list(categorical)))
+    if not transformers:
+        raise ConfigError("there are no feature columns to train a model on")
+    pre = ColumnTransformer(transformers, remainder="drop")
+    if name == "logreg":
+        clf: Any = LogisticRegression(max_iter=2000)
+    elif name == "rf":
+        clf = RandomForestClassifier(
+            n_estimators=200, min_samples_leaf=2, n_jobs=1, random_state=seed
+        )
+    elif name == "hgb":
+        clf = HistGradientBoostingClassifier(random_state=seed)
+    else:
+        raise ConfigError(f"unknown classifier {name!r}: choose logreg, rf or hgb")
+    return Pipeline([("prepare", pre), ("model", clf)])
+
+
+def _model_frame(df: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+    """Features with categories as plain objects (NaN for missing) and numbers as floats."""
+    X = df[list(features)].copy()
+    for c in X.columns:
+        s = X[c]
+        if pd.api.types.is_bool_dtype(s):
+            X[c] = s.astype(object).where(s.notna(), np.nan).astype(str).where(s.notna(), np.nan)
+        elif pd.api.types.is_numeric_dtype(s):
+            X[c] = s.astype(float)
+        else:
+            X[c] = s.astype(object).where(s.notna(), np.nan)
+            X[c] = X[c].map(lambda v: v if isinstance(v, float) else str(v))
+    return X
+
+
+# --------------------------------------------------------------------------- split
+
+
+def split_train_test(
+    strata: pd.Series, *, test_size: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the training and test rows, stratified by ``strata``.
+
+    Strata with fewer than 2 rows are pooled; if that still fails, the split falls back
+    to the outcome alone (the last part of each stratum label).
+    """
+    from sklearn.model_selection import train_test_split
+
+    labels = strata.astype(str).to_numpy()
+    counts = pd.Series(labels).value_counts()
+    rare = set(counts[counts < 2].index)
+    labels = np.array(["__rare__" if lab in rare else lab for lab in labels], dtype=object)
+    positions = np.arange(len(labels))
+    try:
+        train, test = train_test_split(
+            positions, test_size=test_size, random_state=seed, stratify=labels
+        )
+    except ValueError:
+        outcome = np.array([lab.rsplit("|", 1)[-1] for lab in labels], dtype=object)
+        train, test = train_test_split(
+            positions, test_size=test_size, random_state=seed, stratify=outcome
+        )
+    return np.sort(train), np.sort(test)
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def _auroc(y_true, y_pred, *, y_score) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    y_true = np.asarray(y_true)
+    if len(np.unique(y_true)) < 2:
+        return math.nan
+    return float(roc_auc_score(y_true, np.asarray(y_score)))
+
+
+def _f1(y_true, y_pred) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y_true, y_pred, zero_division=0))
+
+
+def group_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, y_score: np.ndarray, groups: pd.Series | np.ndarray
+):
+    """A fairlearn MetricFrame with accuracy, F1, AUROC, selection rate, TPR, FPR, count."""
+    from fairlearn.metrics import (
+        MetricFrame,
+        count,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
+    from sklearn.metrics import accuracy_score
+
+    return MetricFrame(
+        metrics={
+            "accuracy": accuracy_score,
+            "f1": _f1,
+            "auroc": _auroc,
+            "selection_rate": selection_rate,
+            "tpr": true_positive_rate,
+            "fpr": false_positive_rate,
+            "n": count,
+        },
+        y_true=np.asarray(y_true),
+        y_pred=np.asarray(y_pred),
+        sensitive_features=np.asarray(groups, dtype=object),
+        sample_params={"auroc": {"y_score": np.asarray(y_score, dtype=float)}},
+    )
+
+
+def bootstrap_counts(n: int, n_bootstrap: int, rng: np.random.Generator) -> np.ndarray:
+    """Multinomial resample counts, shape ``(n_bootstrap, n)``: row b says how often each
+    test row appears in resample b."""
+    if n == 0 or n_bootstrap == 0:
+        return np.zeros((n_bootstrap, n), dtype=np.int32)
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap).astype(np.int32)
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray, empty: float = math.nan) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(b > 0, a / np.where(b > 0, b, 1), empty)
+    return out
+
+
+def _weighted_auroc(y: np.ndarray, score: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """AUROC of every resample at once: ``W`` (B × n) are resample counts."""
+    order = np.argsort(score, kind="mergesort")
+    s, yy, Ws = score[order], y[order].astype(bool), W[:, order].astype(float)
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    neg = np.add.reduceat(Ws * ~yy, starts, axis=1)  # B × U weights of negatives per score
+    pos = np.add.reduceat(Ws * yy, starts, axis=1)
+    neg_below = np.cumsum(neg, axis=1) - neg
+    num = (pos * (neg_below + 0.5 * neg)).sum(axis=1)
+    den = pos.sum(axis=1) * neg.sum(axis=1)
+    return _safe_div(num, den)
+
+
+def metrics_from_counts(
+    y: np.ndarray, pred: np.ndarray, score: np.ndarray, W: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Accuracy, F1, AUROC, selection rate, TPR and FPR for each resample (rows of ``W``)."""
+    y = np.asarray(y).astype(bool)
+    pred = np.asarray(pred).astype(bool)
+    Wf = W.astype(float)
+    tp = Wf @ (y & pred)
+    fp = Wf @ (~y & pred)
+    fn = Wf @ (y & ~pred)
+    tn = Wf @ (~y & ~pred)
+    n = tp + fp + fn + tn
+    return {
+        "accuracy": _safe_div(tp + tn, n),
+        "f1": _safe_div(2 * tp, 2 * tp + fp + fn, empty=0.0),
+        "auroc": _weighted_auroc(y, np.asarray(score, dtype=float), W),
+        "selection_rate": _safe_div(tp + fp, n),
+        "tpr": _safe_div(tp, tp + fn, empty=0.0),
+        "fpr": _safe_div(fp, fp + tn, empty=0.0),
+    }
+
+
+def _t_interval(values: Sequence[float], confidence: float) -> tuple[float, float]:
+    from scipy import stats
+
+    v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
+    if len(v) < 2:
+        return (math.nan, math.nan)
+    sd = v.std(ddof=1)
+    if sd == 0:
+        return (float(v.mean()), float(v.mean()))
+    low, high = stats.t.interval(confidence, len(v) - 1, loc=v.mean(), scale=sd / math.sqrt(len(v)))
+    return (float(low), float(high))
+
+
+def _percentile(reps: np.ndarray, confidence: float) -> tuple[float, float]:
+    r = reps[np.isfinite(reps)]
+    if len(r) == 0:
+        return (math.nan, math.nan)
+    a = (1 - confidence) / 2
+    low, high = np.quantile(r, [a, 1 - a])
+    return (float(low), float(high))
+
+
+# --------------------------------------------------------------------------- run
+
+
+@dataclass
+class _Prepared:
+    df: pd.DataFrame  # real rows with binary target and group columns
+    target: str
+    positive_class: str
+    features: list[str]
+    attributes: dict[str, str]  # group column -> source column
+    rebalance: list[str]  # group columns rebalanced
+    primary: str  # attribute key used for the plan, split and primary disparity
+    n_missing_target: int
+    warnings: list[str] = field(default_factory=list)
+    bands: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
+
+
+def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
+    from mcrage_core.schema import add_age_band, binarize_target
+
+    if not isinstance(df, pd.DataFrame) or df.empty:
+        raise DataError("the table is empty; load a table with rows first")
+    target = config.target
+    if target not in df.columns:
+        raise ConfigError(
+            f"the outcome column {target!r} is not in the table; available columns: "
+            f"{', '.join(map(str, df.columns))}"
+        )
+    positive = config.positive_class
+    if positive is None:
+        positive = schema.positive_class if getattr(schema, "target", None) == target else None
+    if positive is None:
+        from mcrage_core.schema import detect_positive_class
+
+        positive = detect_positive_class(df[target])
+    values = df[target].dropna().astype(str).unique()
+    if len(values) < 2:
+        raise DataError(
+            f"the outcome column {target!r} has only one value ({', '.join(values) or 'none'}); "
+            "a model needs both outcomes in the data"
+        )
+    if str(positive) not in set(values):
+        raise ConfigError(
+            f"the positive outcome {positive!r} does not occur in column {target!r} "
+            f"(values: {', '.join(sorted(values)[:10])}); pick one of those"
+        )
+    warnings: list[str] = []
+    if len(values) > 2:
+        warnings.append(
+            f"the outcome {target!r} has {len(values)} values; it was made binary: "
+            f"{positive!r} versus all others"
+        )
+    work = df.copy()
+    y = binarize_target(work[target], positive)
+    n_missing_target = int(y.isna().sum())
+    if n_missing_target:
+        warnings.append(f"{n_missing_target} row(s) without an outcome in {target!r} were left out")
+    work = work.loc[y.notna()].copy()
+    work[target] = y.loc[y.notna()].astype(int).to_numpy()
+    if work[target].nunique() < 2:
+        raise DataError(f"after removing rows without an outcome, {target!r} has one value only")
+
+    sensitive = list(config.sensitive) or list(dict.fromkeys(schema.sensitive.values()))
+    if not sensitive:
+        raise ConfigError(
+            "no sensitive attribute was given or detected; name the race, sex or age "
+            "column(s) to audit (for example --sensitive race)"
+        )
+    missing = [c for c in sensitive if c not in work.columns]
+    if missing:
+        raise ConfigError(
+            f"sensitive column(s) {', '.join(map(repr, missing))} not in the table; available "
+            f"columns: {', '.join(map(str, work.columns))}"
+        )
+    if target in sensitive:
+        raise ConfigError(f"the outcome {target!r} cannot also be a sensitive attribute")
+    age_col = schema.sensitive.get("age") if hasattr(schema, "sensitive") else None
+    bands = getattr(schema, "age_bands", (30, 45, 65, 80))
+    attributes: dict[str, str] = {}
+    band_info: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for col in sensitive:
+        s = work[col]
+        if col == age_col or (pd.api.types.is_numeric_dtype(s) and s.nunique() > 20):
+            name = "age_band" if col == age_col else f"{col}_band"
+            work = add_age_band(work, col, bands, name=name)
+            band_info[name] = (col, tuple(bands))
+            work[name] = work[name].astype(object).where(work[name].notna(), np.nan)
+            attributes[name] = col
+        else:
+            attributes[col] = col
+    for gcol in attributes:
+        s = work[gcol]
+        work[gcol] = (
+            s.astype(object)
+            .where(s.notna(), np.nan)
+            .map(lambda v: v if isinstance(v, float) else str(v))
+        )
+
+    reb_input = list(config.rebalance)
+    if not reb_input:
+        race = schema.sensitive.get("race") if hasattr(schema, "sensitive") else None
+        reb_input = [race] if race in sensitive else [sensitive[0]]
+    rebalance: list[str] = []
+    for col in reb_input:
+        match = [g for g, src in attributes.items() if col in (g, src)]
+        if not match:
+            raise ConfigError(
+                f"the column to rebalance {col!r} is not one of the sensitive attributes "
+                f"({', '.join(sensitive)}); add it with --sensitive too"
+            )
+        rebalance.append(match[0])
+    rebalance = list(dict.fromkeys(rebalance))
+    primary = rebalance[0]
+    if len(rebalance) > 1:
+        primary = " × ".join(rebalance)
+        known = work[rebalance].notna().all(axis=1)
+        inter = work[rebalance].astype(str).agg(" × ".join, axis=1)
+        work[primary] = inter.where(known, np.nan)
+
+    excluded = set(getattr(schema, "excluded", {}) or {})
+    features = [
+        c
+        for c in (schema.features if getattr(schema, "features", None) else work.columns)
+        if c in work.columns and c != target and c not in excluded and c not in attributes
+    ]
+    if not config.sensitive_as_features:
+        features = [c for c in features if c not in set(attributes.values())]
+    if not features:
+        raise ConfigError(
+            "no feature columns are left to train a model on (all columns are the outcome, "
+            "sensitive attributes or excluded); include more columns"
+        )
+    for g, src in attributes.items():
+        n_miss = int(work[g].isna().sum())
+        if n_miss:
+            warnings.append(
+                f"{n_miss} row(s) have no value for {src!r}: they are kept for training but "
+                "are not counted as a group"
+            )
+    return _Prepared(
+        df=work.reset_index(drop=True),
+        target=target,
+        positive_class=str(positive),
+        features=features,
+        attributes=attributes,
+        rebalance=rebalance,
+        primary=primary,
+        n_missing_target=n_missing_target,
+        warnings=warnings,
+        bands={k: v for k, v in band_info.items() if k in rebalance},
+    )
+
+
+class _Progress:
+    """Maps work units to an overall fraction and forwards CDDPM training events."""
+
+    def __init__(self, callback: ProgressCallback | None, total_units: float) -> None:
+        self.callback = callback
+        self.total = max(total_units, 1e-9)
+        self.done = 0.0
+        self.last = 0.0
+        self.started = time.monotonic()
+
+    def _fraction(self, value: float) -> float:
+        self.last = max(self.last, min(1.0, value))  # never goes back
+        return self.last
+
+    def emit(self, stage: str, **extra: Any) -> None:
+        if self.callback is not None:
+            self.callback(
+                ProgressEvent(
+                    stage=stage,
+                    fraction=self._fraction(self.done / self.total),
+                    elapsed_s=time.monotonic() - self.started,
+                    **extra,
+                )
+            )
+
+    def advance(self, units: float) -> None:
+        self.done += units
+
+    def forward(self, stage: str, units: float) -> ProgressCallback:
+        start = self.done
+
+        def _cb(event: ProgressEvent) -> None:
+            if self.callback is None:
+                return
+            frac = min(1.0, max(0.0, float(event.fraction or 0.0)))
+            self.callback(
+                ProgressEvent(
+                    stage=f"{stage}: {event.stage}" if event.stage else stage,
+                    fraction=self._fraction((start + frac * units) / self.total),
+                    step=event.step,
+                    total_steps=event.total_steps,
+                    loss=event.loss,
+                    rows_per_s=event.rows_per_s,
+                    eta_s=event.eta_s,
+                    elapsed_s=time.monotonic() - self.started,
+                )
+            )
+
+        return _cb
+
+
+def _threads(limit: int | None) -> contextlib.AbstractContextManager:
+    """Scoped limit of native (OpenMP/BLAS) threads; nothing global is changed."""
+    if limit is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=int(limit))
+
+
+def _check_stop(should_stop: CancelCheck | None) -> None:
+    if should_stop is not None and should_stop():
+        raise TrainingCancelled("the audit was cancelled at your request; nothing was saved")
+
+
+def _versions() -> dict[str, str]:
+    import fairlearn
+    import imblearn
+    import sklearn
+
+    out = {
+        "mcrage": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "fairlearn": fairlearn.__version__,
+        "imbalanced-learn": imblearn.__version__,
+    }
+    try:
+        import torch
+
+        out["torch"] = torch.__version__
+    except ImportError:  # pragma: no cover
+        out["torch"] = "not installed"
+    out["platform"] = platform.platform()
+    return out
+
+
+def _threshold_groups(labels: pd.Series, y: np.ndarray) -> tuple[pd.Series, set[str]]:
+    """Group labels for ThresholdOptimizer: missing and degenerate groups pooled."""
+    lab = labels.astype(object).where(labels.notna(), _MISSING_GROUP).astype(str)
+    frame = pd.DataFrame({"g": lab.to_numpy(), "y": y})
+    stats = frame.groupby("g")["y"].agg(["nunique", "size"])
+    pooled = set(stats[(stats["nunique"] < 2) | (stats["size"] < 10)].index)
+    return lab.where(~lab.isin(pooled), "(other small groups)"), pooled
+
+
+def _cddpm_config(config: AuditConfig) -> Any:
+    if config.cddpm_config is not None:
+        return config.cddpm_config
+    from mcrage_core.diffusion import CDDPMConfig
+
+    return CDDPMConfig.preset(config.cddpm_preset, device=config.device)
+
+
+def run_audit(
+    df: pd.DataFrame,
+    schema: Any,
+    config: AuditConfig,
+    *,
+    progress: ProgressCallback | None = None,
+    should_stop: CancelCheck | None = None,
+) -> AuditResults:
+    """Run the whole audit: plan, rebalance with each strategy, train, measure.
+
+    Parameters
+    ----------
+    df
+        The table (as returned by :func:`mcrage_core.schema.infer_schema`).
+    schema
+        Its :class:`~mcrage_core.schema.Schema` (identifiers and excluded columns are
+        never features; the positive class and age column come from it).
+    config
+        The settings.
+    progress
+        Called with :class:`~mcrage_core.progress.ProgressEvent` objects: an overall
+        fraction with a stage sentence, and the CDDPM trainer's own events (step, loss,
+        rows/s, ETA) while it trains.
+    should_stop
+        Polled between steps (and by the trainer); when it returns ``True`` the run stops
+        with :class:`~mcrage_core.errors.TrainingCancelled`.
+
+    Returns
+    -------
+    AuditResults
+
+    Raises
+    ------
+    ConfigError, DataError
+        For unusable settings or data. ``TrainingCancelled`` when stopped.
+    """
+    t_start = time.monotonic()
+    prep = _prepare(df, schema, config)
+    data = prep.df
+    strategies = list(config.strategies)
+    if "none" not in strategies:
+        strategies.insert(0, "none")
+    else:
+        strategies.remove("none")
+        strategies.insert(0, "none")
+    seeds = config.seed_values
+    warnings = list(prep.warnings)
+    notes: dict[str, list[str]] = {s: [] for s in strategies}
+    target = prep.target
+
+    units_per_seed = 1.0 + sum(8.0 if s == "cddpm" else 1.0 for s in strategies)
+    tracker = _Progress(progress, units_per_seed * len(seeds) + 1.0)
+    tracker.emit("Checking the data")
+    _check_stop(should_stop)
+
+    imbalance: dict[str, Any] | None = None
+    try:
+        from mcrage_core.audit import audit_imbalance
+
+        schema_for_audit = schema
+        kinds = dict(getattr(schema, "sensitive", {}) or {})
+        wanted = {k: v for k, v in kinds.items() if v in set(prep.attributes.values())}
+        for src in prep.attributes.values():
+            if src not in wanted.values():
+                wanted[src] = src
+        if hasattr(schema, "sensitive") and wanted != kinds:
+            schema_for_audit = replace(schema, sensitive=wanted)
+        imbalance = audit_imbalance(df, schema_for_audit, small_cell=config.small_group).to_dict()
+    except (ConfigError, DataError, KeyError, ValueError, TypeError) as exc:
+        warnings.append(f"the imbalance summary could not be computed ({exc})")
+
+    rng_master = np.random.default_rng(config.base_seed)
+    # per (seed, strategy, attribute, group, metric) → (point, replicates)
+    points: dict[tuple, float] = {}
+    reps: dict[tuple, np.ndarray] = {}
+    group_n: dict[tuple, int] = {}
+    disp_points: dict[tuple, float] = {}
+    disp_reps: dict[tuple, np.ndarray] = {}
+    disp_meta: dict[str, tuple[int, str]] = {}
+    test_index: dict[str, list[Any]] = {}
+    timings: dict[str, float] = {}
+    first_plan: pd.DataFrame | None = None
+    synthetic_out: pd.DataFrame | None = None
+    augmented_out: pd.DataFrame | None = None
+    fidelity: dict[str, Any] | None = None
+    training: dict[str, Any] = {}
+    attributes = list(prep.attributes)
+    if prep.primary not in attributes:
+        attributes.append(prep.primary)
+
+    for seed_pos, seed in enumerate(seeds):
+        label = f"seed {seed_pos + 1} of {len(seeds)}"
+        _check_stop(should_stop)
+        tracker.emit(f"Splitting the data ({label})")
+        strata = data[prep.primary].astype(object).where(data[prep.primary].notna(), _MISSING_GROUP)
+        strata = strata.astype(str) + "|" + data[target].astype(str)
+        train_pos, test_pos = split_train_test(strata, test_size=config.test_size, seed=seed)
+        train = data.iloc[train_pos].reset_index(drop=True)
+        test = data.iloc[test_pos].reset_index(drop=True)
+        test_index[str(seed)] = [int(i) for i in test_pos]
+        plan = plan_augmentation(
+            train,
+            rebalance=prep.rebalance,
+            target=target,
+            mode=config.plan_mode,
+            share=config.plan_share,
+            counts=config.plan_counts,
+            balance_outcome=config.balance_outcome,
+        )
+        if first_plan is None:
+            first_plan = plan
+        X_test = _model_frame(test, prep.features)
+        y_test = test[target].to_numpy().astype(int)
+        numeric, categorical = _feature_kinds(_model_frame(train, prep.features))
+        # the same bootstrap resamples for every strategy of this seed (paired deltas)
+        rng = np.random.default_rng(rng_master.integers(2**63))
+        W_overall = bootstrap_counts(len(test), config.n_bootstrap, rng)
+        group_W: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        for attr in attributes:
+            col = test[attr]
+            group_W[attr] = {}
+            for g in sorted(col.dropna().unique(), key=str):
+                idx = np.flatnonzero((col == g).to_numpy())
+                group_W[attr][str(g)] = (idx, bootstrap_counts(len(idx), config.n_bootstrap, rng))
+        tracker.advance(1.0)
+
+        baseline_model = None
+        for strategy_name in strategies:
+            _check_stop(should_stop)
+            t0 = time.monotonic()
+            strategy = get_strategy(strategy_name)
+            units = 8.0 if strategy_name == "cddpm" else 1.0
+            stage = f"{STRATEGY_LABELS[strategy_name]} ({label})"
+            tracker.emit(stage)
+            context = AugmentContext(
+                target=target,
+                features=tuple(prep.features),
+                rebalance=tuple(prep.rebalance),
+                seed=seed,
+                min_cell_rows=config.min_cell_rows,
+                allow_small_cells=config.allow_small_cells,
+                cddpm_config=_cddpm_config(config) if strategy_name == "cddpm" else None,
+                sampling_steps=config.sampling_steps,
+                progress=tracker.forward(f"Training the diffusion model ({label})", units * 0.85)
+                if strategy_name == "cddpm"
+                else None,
+                should_stop=should_stop,
+            )
+            aug = strategy.augment(train, plan, context=context)
+            if aug.n_added and prep.bands:
+                aug = _clip_to_bands(aug, prep.bands)
+            for w in aug.warnings:
+                if w not in notes[strategy_name]:
+                    notes[strategy_name].append(w)
+            if strategy_name == "cddpm" and seed_pos == 0:
+                with _threads(config.threads):
+                    synthetic_out, augmented_out, fidelity, training = _cddpm_outputs(
+                        aug, train, test, prep, seed, warnings
+                    )
+            _check_stop(should_stop)
+            tracker.emit(f"Training the {CLASSIFIER_LABELS[config.classifier]} ({stage})")
+            if strategy_name == "threshold":
+                model = baseline_model
+                with _threads(config.threads):
+                    pred, score = _threshold_predict(
+                        model, train, test, prep, seed, notes[strategy_name]
+                    )
+            else:
+                model = make_classifier(
+                    config.classifier, numeric=numeric, categorical=categorical, seed=seed
+                )
+                X_train = _model_frame(aug.train, prep.features)
+                y_train = aug.train[target].to_numpy().astype(int)
+                fit_params = {}
+                if aug.sample_weight is not None:
+                    fit_params["model__sample_weight"] = aug.sample_weight
+                with _threads(config.threads):
+                    model.fit(X_train, y_train, **fit_params)
+                    score = model.predict_proba(X_test)[:, 1]
+                pred = (score >= 0.5).astype(int)
+                if strategy_name == "none":
+                    baseline_model = model
+            timings[f"{strategy_name}/seed{seed}"] = round(time.monotonic() - t0, 3)
+            tracker.advance(units)
+            tracker.emit(f"Measuring {STRATEGY_LABELS[strategy_name]} ({label})")
+            _score_strategy(
+                strategy_name,
+                seed,
+                y_test,
+                pred,
+                score,
+                test,
+                attributes,
+                W_overall,
+                group_W,
+                config,
+                points,
+                reps,
+                group_n,
+                disp_points,
+                disp_reps,
+                disp_meta,
+            )
+
+    tracker.emit("Summarising the results")
+    metrics = _aggregate_metrics(strategies, seeds, attributes, points, reps, group_n, config)
+    disparity = _aggregate_disparity(
+        strategies, seeds, attributes, disp_points, disp_reps, disp_meta, config
+    )
+    for attr, (n_groups, excluded) in disp_meta.items():
+        if excluded:
+            warnings.append(
+                f"{attr}: group(s) {excluded} have fewer than {config.small_group} test rows; "
+                "their numbers are shown but flagged, and they are left out of the disparities"
+            )
+        if n_groups < 2:
+            warnings.append(
+                f"{attr}: fewer than two groups are large enough to compare, so its "
+                "disparities cannot be computed"
+            )
+    for lines in notes.values():
+        warnings.extend(lines)
+    timings["total"] = round(time.monotonic() - t_start, 3)
+    n_missing_group = {src: int(data[g].isna().sum()) for g, src in prep.attributes.items()}
+    dataset = {
+        "n_rows": int(len(df)),
+        "n_rows_used": int(len(data)),
+        "n_columns": int(df.shape[1]),
+        "target": target,
+        "positive_class": prep.positive_class,
+        "prevalence": float(data[target].mean()),
+        "n_train": int(len(data) - len(test_index[str(seeds[0])])),
+        "n_test": int(len(test_index[str(seeds[0])])),
+        "features": list(prep.features),
+        "attributes": dict(prep.attributes),
+        "rebalance": list(prep.rebalance),
+        "primary_attribute": prep.primary,
+        "n_missing_group": n_missing_group,
+        "n_missing_target": prep.n_missing_target,
+        "classifier": CLASSIFIER_LABELS[config.classifier],
+        "seeds": seeds,
+        "strategy_labels": {s: STRATEGY_LABELS[s] for s in strategies},
+    }
+    tracker.done = tracker.total
+    tracker.emit("Done")
+    return AuditResults(
+        settings=config.to_dict(),
+        versions=_versions(),
+        dataset=dataset,
+        metrics=metrics,
+        disparity=disparity,
+        plan=first_plan if first_plan is not None else pd.DataFrame(),
+        imbalance=imbalance,
+        fidelity=fidelity,
+        warnings=list(dict.fromkeys(warnings)),
+        strategy_notes={k: v for k, v in notes.items() if v},
+        training=training,
+        timings=timings,
+        test_index=test_index,
+        synthetic=synthetic_out,
+        augmented_train=augmented_out,
+    )
+
+
+def _clip_to_bands(aug: Any, bands: Mapping[str, tuple[str, tuple[int, ...]]]) -> Any:
+    """Keep generated ages inside the age band of the cell they were generated for."""
+    from mcrage_core.schema import age_band_labels
+
+    synthetic = aug.synthetic.copy()
+    for band_col, (src, edges) in bands.items():
+        if band_col not in synthetic.columns or src not in synthetic.columns:
+            continue
+        bounds = [-np.inf, *edges, np.inf]
+        lows = dict(zip(age_band_labels(edges), bounds[:-1], strict=True))
+        highs = dict(zip(age_band_labels(edges), bounds[1:], strict=True))
+        label = synthetic[band_col].astype(str)
+        lo = label.map(lows).astype(float).to_numpy()
+        hi = label.map(highs).astype(float).to_numpy() - 1e-6
+        values = pd.to_numeric(synthetic[src], errors="coerce").to_numpy(float)
+        clipped = np.where(np.isnan(values), values, np.clip(values, lo, hi))
+        if pd.api.types.is_integer_dtype(synthetic[src]):
+            clipped = np.floor(clipped)
+        with contextlib.suppress(TypeError, ValueError):
+            synthetic[src] = pd.Series(clipped, index=synthetic.index).astype(synthetic[src].dtype)
+    n_real = len(aug.train) - len(aug.synthetic)
+    train = pd.concat([aug.train.iloc[:n_real], synthetic], ignore_index=True)
+    return replace(aug, train=train, synthetic=synthetic)
+
+
+def _cddpm_outputs(aug, train, test, prep, seed, warnings):
+    synthetic = aug.synthetic.copy()
+    augmented = pd.concat(
+        [train.assign(source="real"), synthetic.assign(source="synthetic")], ignore_index=True
+    )
+    fidelity = None
+    if len(synthetic):
+        try:
+            from mcrage_core.fidelity import evaluate_fidelity
+
+            cols = [*prep.features, *prep.rebalance, prep.target]
+            cols = list(dict.fromkeys(c for c in cols if c in synthetic.columns))
+            report = evaluate_fidelity(
+                train[cols], synthetic[cols], by=list(prep.rebalance), holdout=test[cols], seed=seed
+            )
+            fidelity = report.to_dict()
+        except ImportError:
+            warnings.append("the fidelity module is not available; fidelity was not measured")
+        except (ConfigError, DataError, ValueError) as exc:
+            warnings.append(f"the fidelity of the synthetic rows could not be measured ({exc})")
+    training: dict[str, Any] = {}
+    model = aug.extras.get("model")
+    history = getattr(model, "train_log_", None)
+    if history:
+        frame = pd.DataFrame(list(history))
+        if {"step", "loss"} <= set(frame.columns):
+            training["loss_history"] = frame[["step", "loss"]].to_dict(orient="records")
+    config = getattr(model, "config", None)
+    if config is not None and hasattr(config, "to_dict"):
+        training["config"] = config.to_dict()
+    training["n_synthetic"] = int(len(synthetic))
+    if aug.blocked is not None and len(aug.blocked):
+        training["blocked_cells"] = aug.blocked.to_dict(orient="records")
+    return synthetic, augmented, fidelity, training
+
+
+def _threshold_predict(model, train, test, prep, seed, notes):
+    from fairlearn.postprocessing import ThresholdOptimizer
+
+    target = prep.target
+    y_train = train[target].to_numpy().astype(int)
+    g_train, pooled = _threshold_groups(train[prep.primary], y_train)
+    g_test = test[prep.primary].astype(object).where(test[prep.primary].notna(), _MISSING_GROUP)
+    g_test = g_test.astype(str)
+    known = set(g_train.unique())
+    g_test = g_test.where(g_test.isin(known), "(other small groups)")
+    if "(other small groups)" not in known:
+        g_test = g_test.where(g_test != "(other small groups)", g_train.mode().iloc[0])
+    if pooled:
+        msg = (
+            f"Threshold optimizer: group(s) {', '.join(sorted(pooled))} are too small or have "
+            "one outcome only in the training part; they share one threshold"
+        )
+        if msg not in notes:
+            notes.append(msg)
+    optimizer = ThresholdOptimizer(
+        estimator=model,
+        constraints="equalized_odds",
+        objective="accuracy_score",
+        predict_method="predict_proba",
+        prefit=True,
+    )
+    X_train = _model_frame(train, prep.features)
+    X_test = _model_frame(test, prep.features)
+    optimizer.fit(X_train, y_train, sensitive_features=g_train.to_numpy())
+    pred = np.asarray(
+        optimizer.predict(X_test, sensitive_features=g_test.to_numpy(), random_state=seed)
+    ).astype(int)
+    # probability of a positive decision of the randomised post-processed classifier
+    score = np.asarray(optimizer._pmf_predict(X_test, sensitive_features=g_test.to_numpy()))[:, 1]
+    return pred, score
+
+
+def _score_strategy(
+    strategy,
+    seed,
+    y,
+    pred,
+    score,
+    test,
+    attributes,
+    W_overall,
+    group_W,
+    config,
+    points,
+    reps,
+    group_n,
+    disp_points,
+    disp_reps,
+    disp_meta,
+):
+    from fairlearn.metrics import (
+        demographic_parity_difference,
+        demographic_parity_ratio,
+        equalized_odds_difference,
+        equalized_odds_ratio,
+    )
+
+    B = config.n_bootstrap
+    empty = np.full(B, np.nan)
+    overall_mf = group_metrics(y, pred, score, np.full(len(y), "all", dtype=object))
+    for metric in METRICS:
+        points[(seed, strategy, OVERALL, "all", metric)] = float(overall_mf.overall[metric])
+    boot = metrics_from_counts(y, pred, score, W_overall) if B else {}
+    for metric in METRICS:
+        reps[(seed, strategy, OVERALL, "all", metric)] = boot.get(metric, empty)
+    group_n[(seed, OVERALL, "all")] = len(y)
+
+    for attr in attributes:
+        col = test[attr]
+        known = col.notna().to_numpy()
+        if not known.any():
+            continue
+        mf = group_metrics(y[known], pred[known], score[known], col[known].astype(str))
+        table = mf.by_group
+        group_boot: dict[str, dict[str, np.ndarray]] = {}
+        eligible: list[str] = []
+        for g, (idx, W) in group_W[attr].items():
+            n = int(len(idx))
+            group_n[(seed, attr, g)] = n
+            for metric in METRICS:
+                points[(seed, strategy, attr, g, metric)] = float(table.loc[g, metric])
+            gb = metrics_from_counts(y[idx], pred[idx], score[idx], W) if B else {}
+            group_boot[g] = gb
+            for metric in METRICS:
+                reps[(seed, strategy, attr, g, metric)] = gb.get(metric, empty)
+            if n >= config.small_group:
+                eligible.append(g)
+        excluded = sorted(set(group_W[attr]) - set(eligible))
+        disp_meta[attr] = (len(eligible), ", ".join(excluded))
+        if len(eligible) < 2:
+            for metric in DISPARITIES:
+                disp_points[(seed, strategy, attr, metric)] = math.nan
+                disp_reps[(seed, strategy, attr, metric)] = empty
+            continue
+        sel = col.isin(eligible).to_numpy()
+        sf = col[sel].astype(str).to_numpy()
+        yt, yp = y[sel], pred[sel]
+        disp_points[(seed, strategy, attr, "demographic_parity_difference")] = float(
+            demographic_parity_difference(yt, yp, sensitive_features=sf)
+        )
+        disp_points[(seed, strategy, attr, "demographic_parity_ratio")] = float(
+            demographic_parity_ratio(yt, yp, sensitive_features=sf)
+        )
+        disp_points[(seed, strategy, attr, "equalized_odds_difference")] = float(
+            equalized_odds_difference(yt, yp, sensitive_features=sf)
+        )
+        disp_points[(seed, strategy, attr, "equalized_odds_ratio")] = float(
+            equalized_odds_ratio(yt, yp, sensitive_features=sf)
+        )
+        disp_points[(seed, strategy, attr, "worst_group_f1")] = float(
+            np.nanmin([table.loc[g, "f1"] for g in eligible])
+        )
+        auc = [table.loc[g, "auroc"] for g in eligible]
+        disp_points[(seed, strategy, attr, "worst_group_auroc")] = (
+            float(np.nanmin(auc)) if np.isfinite(auc).any() else math.nan
+        )
+        if B:
+
+            def stack(metric: str, boot: dict = group_boot, groups: list = eligible) -> np.ndarray:
+                return np.stack([boot[g][metric] for g in groups], axis=1)
+
+            sr, tpr, fpr = stack("selection_rate"), stack("tpr"), stack("fpr")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dp_ratio = sr.min(1) / sr.max(1)
+                eo_ratio = np.minimum(tpr.min(1) / tpr.max(1), fpr.min(1) / fpr.max(1))
+            disp_reps[(seed, strategy, attr, "demographic_parity_difference")] = sr.max(1) - sr.min(
+                1
+            )
+            disp_reps[(seed, strategy, attr, "demographic_parity_ratio")] = dp_ratio
+            disp_reps[(seed, strategy, attr, "equalized_odds_difference")] = np.maximum(
+                tpr.max(1) - tpr.min(1), fpr.max(1) - fpr.min(1)
+            )
+            disp_reps[(seed, strategy, attr, "equalized_odds_ratio")] = eo_ratio
+            disp_reps[(seed, strategy, attr, "worst_group_f1")] = stack("f1").min(1)
+            with np.errstate(all="ignore"):
+                a = stack("auroc")
+                worst = np.where(
+                    np.isfinite(a).any(1), np.nanmin(np.where(np.isfinite(a), a, np.inf), 1), np.nan
+                )
+            disp_reps[(seed, strategy, attr, "worst_group_auroc")] = worst
+        else:
+            for metric in DISPARITIES:
+                disp_reps[(seed, strategy, attr, metric)] = empty
+
+
+def _summary(
+    per_seed: list[float],
+    rep_list: list[np.ndarray],
+    base_seed: list[float] | None,
+    base_reps: list[np.ndarray] | None,
+    confidence: float,
+) -> dict[str, float]:
+    vals = np.asarray(per_seed, dtype=float)
+    value = float(np.nanmean(vals)) if np.isfinite(vals).any() else math.nan
+    pooled = np.concatenate(rep_list) if rep_list else np.array([])
+    ci_low, ci_high = _percentile(pooled, confidence)
+    seed_low, seed_high = _t_interval(vals, confidence)
+    if np.isfinite(seed_low):  # every metric here lives in [0, 1]
+        seed_low, seed_high = max(0.0, seed_low), min(1.0, seed_high)
+    out = {
+        "value": value,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "seed_ci_low": seed_low,
+        "seed_ci_high": seed_high,
+        "delta": math.nan,
+        "delta_ci_low": math.nan,
+        "delta_ci_high": math.nan,
+    }
+    if base_seed is not None and base_reps is not None:
+        bvals = np.asarray(base_seed, dtype=float)
+        diff = vals - bvals
+        out["delta"] = float(np.nanmean(diff)) if np.isfinite(diff).any() else math.nan
+        dreps = (
+            np.concatenate([a - b for a, b in zip(rep_list, base_reps, strict=True)])
+            if rep_list
+            else np.array([])
+        )
+        out["delta_ci_low"], out["delta_ci_high"] = _percentile(dreps, confidence)
+    return out
+
+
+def _aggregate_metrics(
+    strategies, seeds, attributes, points, reps, group_n, config
+) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    keys = sorted(
+        {(k[2], k[3]) for k in points},
+        key=lambda t: (
+            t[0] != OVERALL,
+            attributes.index(t[0]) if t[0] in attributes else -1,
+            str(t[1]),
+        ),
+    )
+    for strategy in strategies:
+        for attr, g in keys:
+            for metric in METRICS:
+                per_seed = [points.get((s, strategy, attr, g, metric), math.nan) for s in seeds]
+                rep_list = [
+                    reps[(s, strategy, attr, g, metric)]
+                    for s in seeds
+                    if (s, strategy, attr, g, metric) in reps
+                ]
+                base = None
+                base_reps = None
+                if strategy != "none":
+                    base = [points.get((s, "none", attr, g, metric), math.nan) for s in seeds]
+                    base_reps = [
+                        reps[(s, "none", attr, g, metric)]
+                        for s in seeds
+                        if (s, "none", attr, g, metric) in reps
+                    ]
+                    if len(base_reps) != len(rep_list):
+                        base, base_reps = None, None
+                stats = _summary(per_seed, rep_list, base, base_reps, config.confidence)
+                ns = [group_n.get((s, attr, g), 0) for s in seeds]
+                n = int(round(float(np.mean(ns)))) if ns else 0
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "attribute": attr,
+                        "group": str(g),
+                        "metric": metric,
+                        **stats,
+                        "n": n,
+                        "small": bool(attr != OVERALL and n < config.small_group),
+                    }
+                )
+    return _typed(pd.DataFrame(rows, columns=AuditResults.metric_columns()))
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    from mcrage_core.results import to_jsonable
+
+    data = {"format": "mcrage-audit/1", "tables": {"metrics": to_jsonable(frame), "disparity": []}}
+    return AuditResults.from_dict(data).metrics
+
+
+def _aggregate_disparity(
+    strategies, seeds, attributes, disp_points, disp_reps, disp_meta, config
+) -> pd.DataFrame:
+    from mcrage_core.results import to_jsonable
+
+    rows: list[dict[str, Any]] = []
+    for strategy in strategies:
+        for attr in attributes:
+            if attr not in disp_meta:
+                continue
+            n_groups, excluded = disp_meta[attr]
+            for metric in DISPARITIES:
+                key = lambda s, st=strategy, a=attr, m=metric: (s, st, a, m)  # noqa: E731
+                per_seed = [disp_points.get(key(s), math.nan) for s in seeds]
+                rep_list = [disp_reps[key(s)] for s in seeds if key(s) in disp_reps]
+                base = base_reps = None
+                if strategy != "none":
+                    base = [disp_points.get((s, "none", attr, metric), math.nan) for s in seeds]
+                    base_reps = [
+                        disp_reps[(s, "none", attr, metric)]
+                        for s in seeds
+                        if (s, "none", attr, metric) in disp_reps
+                    ]
+                    if len(base_reps) != len(rep_list):
+                        base, base_reps = None, None
+                stats = _summary(per_seed, rep_list, base, base_reps, config.confidence)
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "attribute": attr,
+                        "metric": metric,
+                        **stats,
+                        "n_groups": n_groups,
+                        "excluded_groups": excluded,
+                    }
+                )
+    data = {
+        "format": "mcrage-audit/1",
+        "tables": {
+            "metrics": [],
+            "disparity": to_jsonable(pd.DataFrame(rows, columns=AuditResults.disparity_columns())),
+        },
+    }
+    return AuditResults.from_dict(data).disparity

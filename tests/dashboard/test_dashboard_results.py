@@ -1,0 +1,61 @@
+"""Results page: strategies side by side, per-group metrics with n, disparities, summary."""
+
+from __future__ import annotations
+
+
+def test_empty_state_points_to_training(app) -> None:
+    app.switch_page("pages/results.py").run()
+    assert not app.exception
+    assert any("No finished run yet" in i.value for i in app.info)
+    assert any("Train" in str(p.label) for p in app.get("page_link"))
+
+
+def test_results_of_a_finished_run(results_app) -> None:
+    at = results_app.switch_page("pages/results.py").run()
+    assert not at.exception
+    assert not at.error
+    summary = at.info[0].value
+    assert len(summary) > 40  # a plain-language paragraph
+    overall = at.dataframe[0].value
+    assert list(overall["strategy"])[0].startswith("No change")
+    assert len(overall) == 3  # none, oversample, cddpm
+    groups = at.dataframe[1].value
+    assert {"asian", "black", "hispanic", "other", "white"} <= set(groups["group"])
+    assert (groups["n (test rows)"] > 0).all()
+    assert len(at.get("plotly_chart")) == 2
+    at.radio(key="metric").set_value("auroc").run()
+    assert not at.exception
+    assert "AUROC" in at.dataframe[1].value.columns
+    rule = at.dataframe[2].value
+    assert set(rule["80 % rule"]) <= {"passed", "failed", "unknown"}
+
+
+def test_runs_of_another_session_stay_hidden(
+    results_app, new_app, finished_home, monkeypatch
+) -> None:
+    monkeypatch.setenv("MCRAGE_HOME", str(finished_home))
+    stranger = new_app()
+    stranger.query_params["session"] = "someone-else-entirely-42"
+    stranger.run().switch_page("pages/results.py").run()
+    assert any("No finished run yet" in i.value for i in stranger.info)
+
+
+def test_a_shared_run_can_be_opened_by_id(results_app, new_app, finished_home, monkeypatch) -> None:
+    from mcrage_core.runs import RunRegistry
+
+    monkeypatch.setenv("MCRAGE_HOME", str(finished_home))
+    registry = RunRegistry(finished_home)
+    run_id = registry.list_runs(None)[0].id
+    stranger = new_app()
+    stranger.query_params["session"] = "someone-else-entirely-43"
+    stranger.run().switch_page("pages/results.py").run()
+    stranger.text_input(key="shared_run_id").set_value(run_id).run()
+    assert any("another session" in e.value for e in stranger.error)  # not shared yet
+    registry.set_shared(run_id, True, owner=registry.get(run_id).owner)
+    try:
+        stranger.run()
+        assert not stranger.exception, stranger.exception
+        assert not stranger.error, [e.value for e in stranger.error]
+        assert any("Per group" in s.value for s in stranger.subheader)
+    finally:
+        registry.set_shared(run_id, False, owner=registry.get(run_id).owner)

@@ -1,0 +1,49 @@
+"""Train page: plan, presets, device, background run with live progress, cancel, past runs."""
+
+from __future__ import annotations
+
+import time
+
+
+def test_without_a_table_past_runs_are_still_listed(results_app) -> None:
+    at = results_app.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert any("Load a table" in i.value for i in at.info)
+    past = at.dataframe[0].value
+    assert list(past["status"]) == ["succeeded"]
+    assert past["duration"].iloc[0].endswith(("s", "min"))
+    assert "succeeded" in " ".join(m.value for m in at.markdown)  # the selected run
+
+
+def test_plan_presets_start_and_cancel(app, upload, support2_small_csv) -> None:
+    upload(app, "small.csv", support2_small_csv)
+    at = app.switch_page("pages/train.py").run()
+    assert not at.exception
+    plan = at.dataframe[0].value
+    assert {"race", "n_real", "n_add"} <= set(plan.columns)
+    white = plan[plan["race"] == "white"]["n_add"].sum()
+    assert white == 0 and plan["n_add"].sum() > 0  # the largest group gets nothing
+    assert at.radio(key="preset").options[:4] == ["Tiny (test)", "Quick", "Standard", "Thorough"]
+    device = " ".join(m.value for m in at.markdown)
+    assert "CPU" in device or "GPU" in device
+    at.multiselect(key="rebalance").set_value(["race", "sex"]).run()
+    assert {"race", "sex"} <= set(at.dataframe[0].value.columns)
+    at.multiselect(key="rebalance").set_value(["race"]).run()
+
+    at.radio(key="preset").set_value("quick")
+    at.button(key="start_run").click().run()
+    assert not at.exception and not at.error
+    status = " ".join(m.value for m in at.markdown if m.value.startswith("Run `"))
+    assert "running" in status or "queued" in status
+    assert at.get("progress")  # live progress bar
+    at.button(key="cancel_run").click().run()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        at.run()
+        status = " ".join(m.value for m in at.markdown if m.value.startswith("Run `"))
+        if "cancelled" in status or "failed" in status:
+            break
+        time.sleep(0.5)
+    assert "cancelled" in status
+    assert at.button(key="resume_run") is not None
+    assert list(at.dataframe[-1].value["status"]) == ["cancelled"]
