@@ -595,8 +595,11 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
     if len(rebalance) > 1:
         primary = " × ".join(rebalance)
         known = work[rebalance].notna().all(axis=1)
-        inter = work[rebalance].astype(str).agg(" × ".join, axis=1)
-        work[primary] = inter.where(known, np.nan)
+        inter = pd.Series(np.nan, index=work.index, dtype=object)
+        if known.any():
+            parts = work.loc[known, rebalance].map(str)
+            inter.loc[known] = parts.agg(" × ".join, axis=1)
+        work[primary] = inter
 
     excluded = set(getattr(schema, "excluded", {}) or {})
     features = [

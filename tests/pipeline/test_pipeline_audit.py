@@ -160,3 +160,22 @@ def test_config_round_trips_through_a_dict():
     )
     assert AuditConfig.from_dict(config.to_dict()) == config
     assert np.isfinite(config.confidence)
+
+
+def test_rebalancing_an_intersection_with_missing_group_values(small_table):
+    data, schema = small_table
+    assert data["race"].isna().any()  # rows without race must not break the race × sex cells
+    config = AuditConfig(
+        TARGET,
+        sensitive=("race", "sex"),
+        rebalance=("race", "sex"),
+        strategies=("none", "oversample"),
+        classifier="logreg",
+        seeds=1,
+        n_bootstrap=20,
+    )
+    results = run_audit(data, schema, config)
+    plan = results.plan
+    assert {"race", "sex"} <= set(plan.columns)
+    assert plan["race"].notna().all() and plan["sex"].notna().all()
+    assert results.overall("oversample")["f1"] >= 0
