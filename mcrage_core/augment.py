@@ -311,6 +311,9 @@ class AugmentContext:
     sampling_steps: int | None = None
     progress: ProgressCallback | None = None
     should_stop: CancelCheck | None = None
+    checkpoint_dir: str | None = None
+    """Folder for the diffusion model's checkpoints; training resumes from it if a
+    checkpoint of the same table and settings is there (e.g. after the worker was killed)."""
 
 
 @dataclass(frozen=True)
@@ -658,6 +661,8 @@ class CDDPMStrategy(Strategy):
             columns=feats,
             progress=context.progress,
             should_stop=context.should_stop,
+            run_dir=context.checkpoint_dir,
+            resume=context.checkpoint_dir is not None,
         )
         counts = todo[[*cols, "n_add"]].rename(columns={"n_add": "n"}).reset_index(drop=True)
         synthetic = model.sample(

@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import platform
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, asdict, dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -748,6 +750,7 @@ def run_audit(
     *,
     progress: ProgressCallback | None = None,
     should_stop: CancelCheck | None = None,
+    workdir: str | os.PathLike[str] | None = None,
 ) -> AuditResults:
     """Run the whole audit: plan, rebalance with each strategy, train, measure.
 
@@ -767,6 +770,10 @@ def run_audit(
     should_stop
         Polled between steps (and by the trainer); when it returns ``True`` the run stops
         with :class:`~mcrage_core.errors.TrainingCancelled`.
+    workdir
+        Optional folder for diffusion checkpoints (one sub-folder per seed). When given,
+        a cancelled or killed audit run on the same table and settings continues its
+        diffusion training from the last checkpoint instead of starting again.
 
     Returns
     -------
@@ -888,6 +895,9 @@ def run_audit(
                 if strategy_name == "cddpm"
                 else None,
                 should_stop=should_stop,
+                checkpoint_dir=str(Path(workdir) / f"cddpm_seed{seed}")
+                if workdir is not None and strategy_name == "cddpm"
+                else None,
             )
             aug = strategy.augment(train, plan, context=context)
             if aug.n_added and prep.bands:

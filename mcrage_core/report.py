@@ -143,7 +143,13 @@ def plain_summary(results: AuditResults) -> str:
             f"{overall.get('f1', float('nan')):.2f} and an AUROC of "
             f"{overall.get('auroc', float('nan')):.2f}."
         )
-    if len(base):
+    if len(base) == 1:
+        only = base.iloc[0]
+        parts.append(
+            f"By {attr}, only {only['group']} (n={int(only['n'])}) has enough test patients to "
+            f"be judged on its own: F1 {only['value']:.2f}."
+        )
+    elif len(base) > 1:
         worst = base.loc[base["value"].idxmin()]
         best = base.loc[base["value"].idxmax()]
         parts.append(

@@ -210,8 +210,15 @@ def _run_audit(record: RunRecord, df: pd.DataFrame, progress: Any, stop: Any) ->
 
     coerced, schema = _infer(df, record.params)
     config = audit_config(record.params, schema)
-    results = run_audit(coerced, schema, config, progress=progress, should_stop=stop)
     run_dir = record.run_dir
+    results = run_audit(
+        coerced,
+        schema,
+        config,
+        progress=progress,
+        should_stop=stop,
+        workdir=run_dir / "checkpoints",  # a resumed run continues its diffusion training
+    )
     atomic_write_text(run_dir / ARTEFACT_FILES["results"], results.to_json())
     synthetic = getattr(results, "synthetic", None)
     if isinstance(synthetic, pd.DataFrame):

@@ -28,7 +28,9 @@ for strategy in results.strategies:
     for metric in ("accuracy", "f1", "auroc"):
         if metric in sel.index:
             row[METRIC_LABELS[metric]] = sel.loc[metric, "value"]
-            row[f"{METRIC_LABELS[metric]} change"] = sel.loc[metric, "delta"]
+            # the baseline is the reference: its change is zero by definition
+            delta = 0.0 if strategy == "none" else sel.loc[metric, "delta"]
+            row[f"{METRIC_LABELS[metric]} change"] = delta
     row["test rows"] = int(sel["n"].iloc[0]) if len(sel) else None
     rows.append(row)
 st.dataframe(

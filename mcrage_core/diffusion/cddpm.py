@@ -183,7 +183,7 @@ class CDDPMConfig:
 
         ``"quick"`` trains SUPPORT2 in well under a minute on a 2-core CPU (dashboard,
         ``mcrage audit --quick``); ``"standard"`` is the default (under 5 minutes on a
-        2-core CPU, and it meets the fidelity targets in ``benchmarks/RESULTS_cddpm.md``);
+        2-core CPU, and it meets the fidelity targets in ``benchmarks/RESULTS.md``);
         ``"thorough"`` is bigger and slower. The CPU presets of quick and standard train
         with one torch thread (``cpu_threads=1``): barely slower on an idle 2-core machine,
         several times faster on a busy one.

@@ -78,3 +78,44 @@ def test_rebalancing_by_age_band_keeps_generated_ages_in_their_band(small_table,
     rebanded = add_age_band(synth, "age", schema.age_bands, name="check")
     assert (rebanded["check"].astype(str) == synth["age_band"].astype(str)).all()
     assert results.primary_attribute == "age_band"
+
+
+def test_cancelled_audit_resumes_diffusion_training_from_its_checkpoint(
+    small_table, tiny_config, tmp_path
+):
+    from mcrage_core.errors import TrainingCancelled
+    from mcrage_core.evaluate import AuditConfig, run_audit
+
+    data, schema = small_table
+    cfg = tiny_config.with_overrides(train_steps=200, checkpoint_every=20)
+    config = AuditConfig(
+        TARGET,
+        sensitive=("race",),
+        strategies=("none", "cddpm"),
+        classifier="logreg",
+        seeds=1,
+        n_bootstrap=10,
+        cddpm_config=cfg,
+    )
+    first: list = []
+
+    def stop_after_60_steps() -> bool:
+        return any((e.step or 0) >= 60 for e in first)
+
+    with pytest.raises(TrainingCancelled):
+        run_audit(
+            data,
+            schema,
+            config,
+            progress=first.append,
+            should_stop=stop_after_60_steps,
+            workdir=tmp_path,
+        )
+    assert (tmp_path / "cddpm_seed0").exists()
+
+    second: list = []
+    results = run_audit(data, schema, config, progress=second.append, workdir=tmp_path)
+    steps = [e.step for e in second if e.step is not None]
+    assert steps and steps[0] > 40  # continued from the checkpoint, not from step 1
+    assert steps[-1] == 200
+    assert len(results.synthetic) > 0
