@@ -820,13 +820,7 @@ def run_audit(
         warnings.append(f"the imbalance summary could not be computed ({exc})")
 
     rng_master = np.random.default_rng(config.base_seed)
-    # per (seed, strategy, attribute, group, metric) → (point, replicates)
-    points: dict[tuple, float] = {}
-    reps: dict[tuple, np.ndarray] = {}
-    group_n: dict[tuple, int] = {}
-    disp_points: dict[tuple, float] = {}
-    disp_reps: dict[tuple, np.ndarray] = {}
-    disp_meta: dict[str, tuple[int, str]] = {}
+    scores = _Scores()
     test_index: dict[str, list[Any]] = {}
     timings: dict[str, float] = {}
     first_plan: pd.DataFrame | None = None
@@ -947,20 +941,23 @@ def run_audit(
                 W_overall,
                 group_W,
                 config,
-                points,
-                reps,
-                group_n,
-                disp_points,
-                disp_reps,
-                disp_meta,
+                scores,
             )
 
     tracker.emit("Summarising the results")
-    metrics = _aggregate_metrics(strategies, seeds, attributes, points, reps, group_n, config)
-    disparity = _aggregate_disparity(
-        strategies, seeds, attributes, disp_points, disp_reps, disp_meta, config
+    metrics = _aggregate_metrics(
+        strategies, seeds, attributes, scores.points, scores.reps, scores.group_n, config
     )
-    for attr, (n_groups, excluded) in disp_meta.items():
+    disparity = _aggregate_disparity(
+        strategies,
+        seeds,
+        attributes,
+        scores.disp_points,
+        scores.disp_reps,
+        scores.disp_meta,
+        config,
+    )
+    for attr, (n_groups, excluded) in scores.disp_meta.items():
         if excluded:
             warnings.append(
                 f"{attr}: group(s) {excluded} have fewer than {config.small_group} test rows; "
@@ -1113,24 +1110,40 @@ def _threshold_predict(model, train, test, prep, seed, notes):
     return pred, score
 
 
+@dataclass
+class _Scores:
+    """Per-seed point estimates and bootstrap replicates, filled by :func:`_score_strategy`.
+
+    Keys: ``(seed, strategy, attribute, group, metric)`` for metrics,
+    ``(seed, attribute, group)`` for group sizes, ``(seed, strategy, attribute, metric)``
+    for disparities; ``disp_meta`` maps an attribute to (groups compared, groups left out).
+    """
+
+    points: dict[tuple, float] = field(default_factory=dict)
+    reps: dict[tuple, np.ndarray] = field(default_factory=dict)
+    group_n: dict[tuple, int] = field(default_factory=dict)
+    disp_points: dict[tuple, float] = field(default_factory=dict)
+    disp_reps: dict[tuple, np.ndarray] = field(default_factory=dict)
+    disp_meta: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
 def _score_strategy(
-    strategy,
-    seed,
-    y,
-    pred,
-    score,
-    test,
-    attributes,
-    W_overall,
-    group_W,
-    config,
-    points,
-    reps,
-    group_n,
-    disp_points,
-    disp_reps,
-    disp_meta,
-):
+    strategy: str,
+    seed: int,
+    y: np.ndarray,
+    pred: np.ndarray,
+    score: np.ndarray,
+    test: pd.DataFrame,
+    attributes: dict[str, str],
+    W_overall: np.ndarray,
+    group_W: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
+    config: AuditConfig,
+    scores: _Scores,
+) -> None:
+    """Measure one fitted strategy on the real test rows (point estimates and bootstrap
+    replicates, overall, per group and as disparities) into ``scores``."""
+    points, reps, group_n = scores.points, scores.reps, scores.group_n
+    disp_points, disp_reps, disp_meta = scores.disp_points, scores.disp_reps, scores.disp_meta
     from fairlearn.metrics import (
         demographic_parity_difference,
         demographic_parity_ratio,
