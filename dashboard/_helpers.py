@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import state
+from mcrage_core.augment import STRATEGY_LABELS
 from mcrage_core.errors import MCRAGEError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -224,15 +225,9 @@ def sidebar() -> None:
 
 # --------------------------------------------------------------------------- train page
 
-STRATEGY_CHOICES: dict[str, str] = {
-    "none": "No change (baseline)",
-    "oversample": "Random oversampling",
-    "smote": "SMOTE-NC",
-    "reweigh": "Reweighing",
-    "cddpm": "MCRAGE (CDDPM synthetic rows)",
-    "threshold": "Threshold optimizer (equalized odds)",
-}
-DEFAULT_STRATEGIES: tuple[str, ...] = ("none", "oversample", "cddpm")
+STRATEGY_CHOICES: dict[str, str] = dict(STRATEGY_LABELS)
+# every strategy by default: MCRAGE has to beat the simple alternatives to be worth its cost
+DEFAULT_STRATEGIES: tuple[str, ...] = tuple(STRATEGY_LABELS)
 
 
 def presets() -> dict[str, tuple[str, str]]:
