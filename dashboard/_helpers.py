@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import state
-from mcrage_core.augment import STRATEGY_LABELS
+from mcrage_core.augment import STRATEGY_LABELS, small_cells
 from mcrage_core.errors import MCRAGEError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -476,3 +476,43 @@ def load_run_csv(record: Any, name: str) -> pd.DataFrame | None:
     key = (record.id, path.stat().st_mtime_ns)
     with user_errors():
         return state.memo(f"csv_{name}", key, lambda: pd.read_csv(path, low_memory=False))
+
+
+def show_small_cell_guardrail(plan: pd.DataFrame, *, min_rows: int, allowed: bool) -> None:
+    """Warn before a run about plan cells too small for the diffusion model (privacy).
+
+    The model trains on the training part only (about three quarters of the rows), so a
+    cell is flagged when that part is likely to hold fewer than ``min_rows`` real rows.
+    """
+    train_share = 1 - _default_test_size()
+    est = plan.assign(n_real=(plan["n_real"] * train_share).round().astype(int))
+    small = small_cells(est, min_rows=min_rows)
+    if small.empty:
+        return
+    cols = [c for c in plan.columns if c not in ("n_real", "n_add", "n_final")]
+    names = ", ".join(
+        " / ".join(md_escape(str(row[c])) for c in cols) + f" (~{int(row['n_real'])} rows)"
+        for _, row in small.iterrows()
+    )
+    if allowed:
+        st.warning(
+            f"Privacy: {len(small)} cell(s) have fewer than {min_rows} real training rows "
+            f"({names}). You allowed them anyway: a generator trained on so few patients can "
+            "reproduce them closely.",
+            icon=":material/privacy_tip:",
+        )
+    else:
+        st.warning(
+            f"Privacy: MCRAGE will not synthesise {len(small)} cell(s) with fewer than "
+            f"{min_rows} real training rows ({names}): a generator trained on so few patients "
+            "could reproduce them. The other strategies still use them. To override, tick "
+            "'Allow small cells anyway' under Advanced.",
+            icon=":material/privacy_tip:",
+        )
+
+
+def _default_test_size() -> float:
+    """The share of rows the audit keeps apart as the real test set."""
+    from mcrage_core.evaluate import AuditConfig
+
+    return float(AuditConfig.__dataclass_fields__["test_size"].default)

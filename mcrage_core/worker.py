@@ -330,6 +330,12 @@ def _friendly(exc: BaseException) -> str:
             "the disk is full, so the run's files could not be written; free some space "
             "(or set MCRAGE_HOME to a bigger disk) and resume the run"
         )
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        return (
+            "a result file was too large for this computer's file-size limit or disk quota, "
+            "so it could not be written; raise the limit, free space (or set MCRAGE_HOME to "
+            "another disk) and resume the run"
+        )
     if isinstance(exc, ImportError):
         return f"a part of MCRAGE is missing or broken ({exc}); reinstall MCRAGE"
     text = " ".join(str(exc).split())

@@ -108,6 +108,7 @@ else:
             allow_small = b3.checkbox(
                 "Allow small cells anyway (privacy risk)", value=False, key="allow_small"
             )
+        h.show_small_cell_guardrail(plan, min_rows=int(min_cell), allowed=bool(allow_small))
         if st.button(
             "Start training", type="primary", key="start_run", icon=":material/play_arrow:"
         ):

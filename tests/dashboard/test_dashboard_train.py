@@ -47,3 +47,17 @@ def test_plan_presets_start_and_cancel(app, upload, support2_small_csv) -> None:
     assert "cancelled" in status
     assert at.button(key="resume_run") is not None
     assert list(at.dataframe[-1].value["status"]) == ["cancelled"]
+
+
+def test_small_cells_are_flagged_before_training(app, upload, support2_small_csv) -> None:
+    upload(app, "small.csv", support2_small_csv)
+    at = app.switch_page("pages/train.py").run()
+    assert not at.exception
+    at.number_input(key="min_cell_rows").set_value(1000).run()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "will not synthesise" in warnings and "fewer than 1000" in warnings
+    at.checkbox(key="allow_small").check().run()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "You allowed them anyway" in warnings
+    at.number_input(key="min_cell_rows").set_value(1).run()
+    assert not any("Privacy" in w.value for w in at.warning)
