@@ -216,6 +216,13 @@ def _imbalance_section(results: AuditResults, fig) -> str:
         out.append(
             fig(plots.prevalence_with_ci(groups, attribute=attribute, outcome_label=outcome))
         )
+    inter = pd.DataFrame(imb.get("intersection") or [])
+    cols = [c for c in (imb.get("group_columns") or {}).values() if c in inter.columns]
+    if len(cols) >= 2 and len(inter):
+        across = " · ".join(cols[1:])
+        inter[across] = inter[cols[1:]].astype(str).agg(" · ".join, axis=1)
+        out.append(f"<h3>Intersections: {_esc(cols[0])} × {_esc(across)}</h3>")
+        out.append(fig(plots.intersection_heatmap(inter, rows=cols[0], columns=across)))
     return "".join(out)
 
 

@@ -90,6 +90,7 @@ def test_report_is_self_contained_and_complete(small_audit):
     ):
         assert heading in text
     assert results.versions["fairlearn"] in text
+    assert "Intersections: race × sex · age_band" in text  # the intersectional heatmap
 
 
 def test_user_text_is_escaped_everywhere(support2_small):
