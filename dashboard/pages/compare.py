@@ -53,7 +53,7 @@ if synthetic is None or augmented is None or synthetic.empty:
 real = augmented[augmented["source"] == "real"] if "source" in augmented else augmented
 group_col = str((results.dataset.get("rebalance") or [results.primary_attribute])[0])
 features = [c for c in results.dataset.get("features") or [] if c in synthetic.columns]
-columns = [c for c in [group_col, results.dataset.get("target"), *features] if c in synthetic]
+columns = [c for c in [*features, results.dataset.get("target"), group_col] if c in synthetic]
 
 c1, c2 = st.columns(2)
 groups = [ALL]
