@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
 from mcrage_core.evaluate import AuditConfig, run_audit  # noqa: E402
 from mcrage_core.io import load_table  # noqa: E402
 from mcrage_core.report import plain_summary, render_report  # noqa: E402
-from mcrage_core.results import to_jsonable  # noqa: E402
+from mcrage_core.results import STAT_SUFFIXES, to_jsonable  # noqa: E402
 from mcrage_core.schema import infer_schema  # noqa: E402
 
 DATA = ROOT / "sample_data" / "support2.csv"
@@ -113,16 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             if strategy != "none":
                 cell += f" Δ{r['delta']:+.3f} ({r['delta_ci_low']:+.3f},{r['delta_ci_high']:+.3f})"
             cells.append(cell)
-            for key in (
-                "value",
-                "ci_low",
-                "ci_high",
-                "seed_ci_low",
-                "seed_ci_high",
-                "delta",
-                "delta_ci_low",
-                "delta_ci_high",
-            ):
+            for key in ("value", *STAT_SUFFIXES):
                 out[strategy][m if key == "value" else f"{m}_{key}"] = r[key]
         overall = results.overall(strategy)
         out[strategy].update({f"overall_{k}": overall[k] for k in ("f1", "auroc", "accuracy")})

@@ -103,7 +103,7 @@ _DISPARITY_COLUMNS = [
     "n_groups",
     "excluded_groups",
 ]
-_STAT_SUFFIXES = (
+STAT_SUFFIXES = (
     "ci_low",
     "ci_high",
     "seed_ci_low",
@@ -250,7 +250,7 @@ class AuditResults:
                 if r["attribute"] != "overall":
                     target["small"] = bool(r["small"])
                 target[r["metric"]] = r["value"]
-                for s in _STAT_SUFFIXES:
+                for s in STAT_SUFFIXES:
                     target[f"{r['metric']}_{s}"] = r[s]
             d = self.disparity[self.disparity["strategy"] == strategy]
             by_attr: dict[str, dict[str, Any]] = {}
@@ -260,7 +260,7 @@ class AuditResults:
                     {"n_groups": int(r["n_groups"]), "excluded_groups": r["excluded_groups"]},
                 )
                 entry[r["metric"]] = r["value"]
-                for s in _STAT_SUFFIXES:
+                for s in STAT_SUFFIXES:
                     entry[f"{r['metric']}_{s}"] = r[s]
             for attr, entry in by_attr.items():
                 ratio = entry.get("demographic_parity_ratio")
