@@ -411,26 +411,31 @@ class ThresholdStrategy(NoneStrategy):
     label = STRATEGY_LABELS["threshold"]
     post_processing = True
 
-    def augment(self, train, plan, *, context):  # noqa: D102
-        return _finish(self.name, train, train.iloc[0:0])
-
 
 class ReweighStrategy(Strategy):
     name = "reweigh"
     label = STRATEGY_LABELS["reweigh"]
 
     def augment(self, train, plan, *, context):  # noqa: D102
-        cols = [*context.rebalance, context.target]
-        _check_plan(train, plan, cols)
+        cols, labels, counts = _plan_cells(train, plan, context)
         wanted = _wanted(plan, cols)
-        labels = _cell_labels(train, cols)
-        counts = labels.value_counts()
         weights = np.ones(len(train), dtype=float)
         for lab, (_, n_add) in wanted.items():
             n_now = int(counts.get(lab, 0))
             if n_now > 0 and n_add > 0:
                 weights[(labels == lab).to_numpy()] = (n_now + n_add) / n_now
         return _finish(self.name, train, train.iloc[0:0], sample_weight=weights)
+
+
+def _plan_cells(
+    train: pd.DataFrame, plan: pd.DataFrame, context: AugmentContext
+) -> tuple[list[str], pd.Series, pd.Series]:
+    """The plan's cell columns, each training row's cell label and the rows per cell,
+    after checking that the plan fits the table."""
+    cols = [*context.rebalance, context.target]
+    _check_plan(train, plan, cols)
+    labels = _cell_labels(train, cols)
+    return cols, labels, labels.value_counts()
 
 
 class OversampleStrategy(Strategy):
@@ -441,11 +446,8 @@ class OversampleStrategy(Strategy):
     def augment(self, train, plan, *, context):  # noqa: D102
         from imblearn.over_sampling import RandomOverSampler
 
-        cols = [*context.rebalance, context.target]
-        _check_plan(train, plan, cols)
         train = train.reset_index(drop=True)
-        labels = _cell_labels(train, cols)
-        counts = labels.value_counts()
+        cols, labels, counts = _plan_cells(train, plan, context)
         strategy = {
             lab: int(counts[lab]) + n_add
             for lab, (_, n_add) in _wanted(plan, cols).items()
@@ -482,11 +484,8 @@ class SmoteStrategy(Strategy):
     def augment(self, train, plan, *, context):  # noqa: D102
         from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
 
-        cols = [*context.rebalance, context.target]
-        _check_plan(train, plan, cols)
         train = train.reset_index(drop=True)
-        labels = _cell_labels(train, cols)
-        counts = labels.value_counts()
+        cols, labels, counts = _plan_cells(train, plan, context)
         wanted = _wanted(plan, cols)
         warnings = list(_empty_cell_warnings(plan, cols, counts, self.label))
         strategy: dict[str, int] = {}
