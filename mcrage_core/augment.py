@@ -59,6 +59,7 @@ __all__ = [
     "Strategy",
     "get_strategy",
     "small_cells",
+    "guardrail_notes",
 ]
 
 PlanMode = Literal["max", "share", "counts"]
@@ -289,6 +290,68 @@ def small_cells(plan: pd.DataFrame, *, min_rows: int) -> pd.DataFrame:
     return plan[(plan["n_add"] > 0) & (plan["n_real"] < min_rows)]
 
 
+def guardrail_notes(
+    plan: pd.DataFrame,
+    cols: Sequence[str],
+    *,
+    min_rows: int,
+    outcome_names: Mapping[Any, str] | None = None,
+) -> list[str]:
+    """Plain sentences on what the small-cell guardrail changes in ``plan``.
+
+    One sentence per blocked cell, and one per group whose outcome mix the blocking
+    changes (for example: every synthetic woman would have the negative outcome).
+    """
+    names = dict(outcome_names or {})
+    *groups, target = list(cols)
+
+    def outcome(v: Any) -> str:
+        try:
+            return str(names.get(int(v), v))
+        except (TypeError, ValueError):
+            return str(names.get(v, v))
+
+    blocked = (plan["n_add"] > 0) & (plan["n_real"] < int(min_rows))
+    notes: list[str] = []
+    for _, row in plan[blocked].iterrows():
+        cell = " / ".join(f"{c} = {row[c]}" for c in groups)
+        notes.append(
+            f"MCRAGE: no synthetic rows for {cell or 'the table'} with outcome "
+            f"{outcome(row[target])!r}: the cell has only {int(row['n_real'])} real training "
+            f"rows (fewer than {int(min_rows)}), and a generator trained on so few people could "
+            f"reproduce them; {int(row['n_add'])} planned rows are skipped. Allow small cells "
+            "to override."
+        )
+    if not groups:
+        keys = pd.Series(0, index=plan.index)
+    else:
+        keys = (
+            plan[groups]
+            .astype(str)
+            .apply(lambda r: " / ".join(f"{c} = {r[c]}" for c in groups), axis=1)
+        )
+    for key in pd.unique(keys):
+        sel = (keys == key).to_numpy()
+        cells = plan[sel]
+        kept = cells[~blocked[sel].to_numpy()]
+        if not blocked[sel].any() or kept["n_add"].sum() <= 0:
+            continue
+        real_total = int(cells["n_real"].sum())
+        mix_real = {outcome(r[target]): int(r["n_real"]) for _, r in cells.iterrows()}
+        added = int(kept["n_add"].sum())
+        mix_syn = {outcome(r[target]): int(r["n_add"]) for _, r in kept.iterrows()}
+        real_txt = ", ".join(
+            f"{100 * v / max(real_total, 1):.0f} % {k!r}" for k, v in mix_real.items()
+        )
+        syn_txt = ", ".join(f"{100 * v / added:.0f} % {k!r}" for k, v in mix_syn.items() if v)
+        notes.append(
+            f"MCRAGE: because of the skipped cell(s), the {added} synthetic rows for "
+            f"{key if groups else 'the table'} do not keep the group's outcome mix (real: "
+            f"{real_txt}; synthetic: {syn_txt})."
+        )
+    return notes
+
+
 # --------------------------------------------------------------------------- strategies
 
 
@@ -304,6 +367,10 @@ class AugmentContext:
     target: str
     features: tuple[str, ...]
     rebalance: tuple[str, ...]
+    columns: tuple[str, ...] = ()
+    """Every record column a generator must produce (default: ``features``); wider than
+    ``features`` when the sensitive columns are not model inputs, so that generated
+    records are still whole."""
     seed: int = 0
     min_cell_rows: int = 20
     allow_small_cells: bool = False
@@ -311,6 +378,8 @@ class AugmentContext:
     sampling_steps: int | None = None
     progress: ProgressCallback | None = None
     should_stop: CancelCheck | None = None
+    outcome_names: Mapping[Any, str] | None = None
+    """How to write the outcome ``0``/``1`` in messages (the user's own values)."""
     checkpoint_dir: str | None = None
     """Folder for the diffusion model's checkpoints; training resumes from it if a
     checkpoint of the same table and settings is there (e.g. after the worker was killed)."""
@@ -500,7 +569,7 @@ class SmoteStrategy(Strategy):
                 strategy[lab] = n_now + n_add
         parts: list[pd.DataFrame] = []
         if strategy:
-            feats = [c for c in context.features if c not in cols]
+            feats = [c for c in (context.columns or context.features) if c not in cols]
             if not feats:
                 raise ConfigError(
                     "SMOTE needs at least one feature column besides the group and outcome columns"
@@ -636,13 +705,14 @@ class CDDPMStrategy(Strategy):
         todo = plan[plan["n_add"] > 0]
         blocked = todo[todo["n_real"] < context.min_cell_rows]
         if len(blocked) and not context.allow_small_cells:
-            for _, row in blocked.iterrows():
-                cell = " / ".join(f"{c}={row[c]}" for c in cols)
-                warnings.append(
-                    f"MCRAGE: no synthetic rows for cell {cell}: it has only {int(row['n_real'])} "
-                    f"real training rows (fewer than {context.min_cell_rows}), and a generator "
-                    "trained on so few people could reproduce them. Allow small cells to override."
+            warnings.extend(
+                guardrail_notes(
+                    plan[[*cols, "n_real", "n_add"]],
+                    cols,
+                    min_rows=context.min_cell_rows,
+                    outcome_names=context.outcome_names,
                 )
+            )
             todo = todo[todo["n_real"] >= context.min_cell_rows]
         else:
             blocked = blocked.iloc[0:0]
@@ -651,7 +721,7 @@ class CDDPMStrategy(Strategy):
                 self.name, train, train.iloc[0:0], warnings=tuple(warnings), blocked=blocked
             )
         config = context.cddpm_config or CDDPMConfig.preset("quick")
-        feats = [c for c in context.features if c not in cols]
+        feats = [c for c in (context.columns or context.features) if c not in cols]
         model = CDDPM(config)
         model.fit(
             train,

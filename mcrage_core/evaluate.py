@@ -63,6 +63,9 @@ __all__ = [
     "run_audit",
     "make_classifier",
     "split_train_test",
+    "check_sizes",
+    "preview_plan",
+    "PlanPreview",
     "group_metrics",
     "bootstrap_counts",
     "metrics_from_counts",
@@ -128,6 +131,19 @@ class AuditConfig:
         ``min_cell_rows`` unless ``allow_small_cells``.
     base_seed
         Seeds used are ``base_seed, base_seed + 1, ...``.
+    value_labels
+        What coded values mean, per column (``{"raceth": {"1": "White"}}``): labels are
+        shown everywhere; the synthetic files keep the codes.
+    merge_below
+        Groups of a (non-age) sensitive attribute with fewer rows than this in the whole
+        table are merged into one group, "other (merged)" (0 = never merge).
+    threshold
+        Decision threshold on the predicted probability (default 0.5); shown with every
+        result.
+    min_test_rows
+        The audit is refused when the test part would hold fewer rows than this of either
+        outcome, or fewer than two groups of the rebalanced attribute with at least this
+        many test rows (nothing could be judged).
     threads
         CPU threads for the downstream classifiers and the fidelity checks (default 1:
         multi-threaded gradient boosting slows down badly on a busy or shared machine;
@@ -159,6 +175,10 @@ class AuditConfig:
     allow_small_cells: bool = False
     base_seed: int = 0
     threads: int | None = 1
+    value_labels: Mapping[str, Mapping[str, str]] | None = None
+    merge_below: int = 0
+    threshold: float = 0.5
+    min_test_rows: int = 5
 
     def __post_init__(self) -> None:
         def _tuple(name: str) -> None:
@@ -207,6 +227,19 @@ class AuditConfig:
             raise ConfigError(f"threads must be at least 1 (or None for all), got {self.threads!r}")
         if self.sampling_steps is not None and int(self.sampling_steps) < 1:
             raise ConfigError(f"sampling_steps must be at least 1, got {self.sampling_steps!r}")
+        from mcrage_core.groups import normalise_labels
+
+        object.__setattr__(self, "value_labels", normalise_labels(self.value_labels) or None)
+        if int(self.merge_below) < 0:
+            raise ConfigError(
+                f"merge_below must be 0 (off) or a number of rows, got {self.merge_below!r}"
+            )
+        if not 0.0 < float(self.threshold) < 1.0:
+            raise ConfigError(
+                f"the decision threshold must be between 0 and 1, got {self.threshold!r}"
+            )
+        if int(self.min_test_rows) < 1:
+            raise ConfigError(f"min_test_rows must be at least 1, got {self.min_test_rows!r}")
 
     @property
     def seed_values(self) -> list[int]:
@@ -226,6 +259,8 @@ class AuditConfig:
                     {"group": list(k) if isinstance(k, tuple) else k, "n": int(v)}
                     for k, v in value.items()
                 ]
+            elif f.name == "value_labels" and value is not None:
+                value = {str(c): dict(m) for c, m in value.items()}
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value
@@ -340,26 +375,55 @@ def split_train_test(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the training and test rows, stratified by ``strata``.
 
-    Strata with fewer than 2 rows are pooled; if that still fails, the split falls back
-    to the outcome alone (the last part of each stratum label).
+    A stratum label is ``"group|outcome"``. Strata with a single row cannot be split
+    both ways, so they are merged into the largest stratum with the same outcome (or the
+    largest stratum when none shares the outcome). If stratification is still impossible
+    (for example an outcome with one row in the whole table), the split falls back to
+    the outcome alone and finally to a plain random split. It never fails for a table
+    of at least two rows.
     """
     from sklearn.model_selection import train_test_split
 
-    labels = strata.astype(str).to_numpy()
-    counts = pd.Series(labels).value_counts()
-    rare = set(counts[counts < 2].index)
-    labels = np.array(["__rare__" if lab in rare else lab for lab in labels], dtype=object)
+    labels = pd.Series(strata.astype(str).to_numpy(), dtype=object)
     positions = np.arange(len(labels))
-    try:
-        train, test = train_test_split(
-            positions, test_size=test_size, random_state=seed, stratify=labels
+    if len(labels) < 2:
+        raise DataError(
+            f"the table has {len(labels)} usable row(s); at least two are needed to hold some "
+            "out for testing"
         )
-    except ValueError:
-        outcome = np.array([lab.rsplit("|", 1)[-1] for lab in labels], dtype=object)
-        train, test = train_test_split(
-            positions, test_size=test_size, random_state=seed, stratify=outcome
-        )
-    return np.sort(train), np.sort(test)
+    labels = _merge_single_strata(labels)
+    outcome = labels.map(lambda lab: lab.rsplit("|", 1)[-1])
+    for stratify in (labels, _merge_single_strata(outcome), None):
+        try:
+            train, test = train_test_split(
+                positions,
+                test_size=test_size,
+                random_state=seed,
+                stratify=None if stratify is None else stratify.to_numpy(),
+            )
+        except ValueError:
+            continue
+        return np.sort(train), np.sort(test)
+    raise DataError(  # pragma: no cover - a plain split of >= 2 rows always works
+        "the rows could not be split into a training and a test part"
+    )
+
+
+def _merge_single_strata(labels: pd.Series) -> pd.Series:
+    """Relabel one-row strata as the largest stratum with the same outcome."""
+    counts = labels.value_counts()
+    single = counts[counts < 2].index
+    if len(single) == 0 or len(counts) < 2:
+        return labels
+    big = counts[counts >= 2]
+    if big.empty:
+        return labels
+    by_outcome: dict[str, str] = {}
+    for lab in big.index:  # value_counts is sorted by size, so the first one wins
+        by_outcome.setdefault(str(lab).rsplit("|", 1)[-1], lab)
+    largest = big.index[0]
+    mapping = {lab: by_outcome.get(str(lab).rsplit("|", 1)[-1], largest) for lab in single}
+    return labels.map(lambda lab: mapping.get(lab, lab))
 
 
 # --------------------------------------------------------------------------- metrics
@@ -374,6 +438,30 @@ def _auroc(y_true, y_pred, *, y_score) -> float:
     return float(roc_auc_score(y_true, np.asarray(y_score)))
 
 
+def _pr_auc(y_true, y_pred, *, y_score) -> float:
+    from sklearn.metrics import average_precision_score
+
+    y_true = np.asarray(y_true)
+    if len(np.unique(y_true)) < 2:
+        return math.nan
+    return float(average_precision_score(y_true, np.asarray(y_score)))
+
+
+def _balanced_accuracy(y_true, y_pred) -> float:
+    y_true, y_pred = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
+    rates = []
+    if y_true.any():
+        rates.append(np.mean(y_pred[y_true]))  # sensitivity
+    if (~y_true).any():
+        rates.append(np.mean(~y_pred[~y_true]))  # specificity
+    return float(np.mean(rates)) if rates else math.nan
+
+
+def _base_rate(y_true, y_pred) -> float:
+    y_true = np.asarray(y_true)
+    return float(y_true.mean()) if len(y_true) else math.nan
+
+
 def _f1(y_true, y_pred) -> float:
     from sklearn.metrics import f1_score
 
@@ -383,7 +471,8 @@ def _f1(y_true, y_pred) -> float:
 def group_metrics(
     y_true: np.ndarray, y_pred: np.ndarray, y_score: np.ndarray, groups: pd.Series | np.ndarray
 ):
-    """A fairlearn MetricFrame with accuracy, F1, AUROC, selection rate, TPR, FPR, count."""
+    """A fairlearn MetricFrame with accuracy, balanced accuracy, F1, AUROC, PR-AUC, base rate,
+    selection rate, TPR, FPR and count."""
     from fairlearn.metrics import (
         MetricFrame,
         count,
@@ -396,8 +485,11 @@ def group_metrics(
     return MetricFrame(
         metrics={
             "accuracy": accuracy_score,
+            "balanced_accuracy": _balanced_accuracy,
             "f1": _f1,
             "auroc": _auroc,
+            "pr_auc": _pr_auc,
+            "base_rate": _base_rate,
             "selection_rate": selection_rate,
             "tpr": true_positive_rate,
             "fpr": false_positive_rate,
@@ -406,7 +498,10 @@ def group_metrics(
         y_true=np.asarray(y_true),
         y_pred=np.asarray(y_pred),
         sensitive_features=np.asarray(groups, dtype=object),
-        sample_params={"auroc": {"y_score": np.asarray(y_score, dtype=float)}},
+        sample_params={
+            "auroc": {"y_score": np.asarray(y_score, dtype=float)},
+            "pr_auc": {"y_score": np.asarray(y_score, dtype=float)},
+        },
     )
 
 
@@ -437,10 +532,26 @@ def _weighted_auroc(y: np.ndarray, score: np.ndarray, W: np.ndarray) -> np.ndarr
     return _safe_div(num, den)
 
 
+def _weighted_average_precision(y: np.ndarray, score: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Average precision (PR-AUC, scikit-learn's step definition) of every resample."""
+    order = np.argsort(-score, kind="mergesort")
+    s, yy, Ws = score[order], y[order].astype(bool), W[:, order].astype(float)
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    pos = np.add.reduceat(Ws * yy, starts, axis=1)  # B × U, thresholds from high to low
+    neg = np.add.reduceat(Ws * ~yy, starts, axis=1)
+    tp, fp = np.cumsum(pos, axis=1), np.cumsum(neg, axis=1)
+    precision = _safe_div(tp, tp + fp, empty=0.0)
+    total = tp[:, -1:] if tp.shape[1] else np.zeros((W.shape[0], 1))
+    recall_step = _safe_div(pos, np.broadcast_to(total, pos.shape), empty=0.0)
+    ap = (recall_step * precision).sum(axis=1)
+    valid = (total[:, 0] > 0) & (neg.sum(axis=1) > 0)
+    return np.where(valid, ap, np.nan)
+
+
 def metrics_from_counts(
     y: np.ndarray, pred: np.ndarray, score: np.ndarray, W: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Accuracy, F1, AUROC, selection rate, TPR and FPR for each resample (rows of ``W``)."""
+    """Every metric of :data:`~mcrage_core.results.METRICS` for each resample (rows of ``W``)."""
     y = np.asarray(y).astype(bool)
     pred = np.asarray(pred).astype(bool)
     Wf = W.astype(float)
@@ -449,10 +560,17 @@ def metrics_from_counts(
     fn = Wf @ (y & ~pred)
     tn = Wf @ (~y & ~pred)
     n = tp + fp + fn + tn
+    tpr = _safe_div(tp, tp + fn)
+    tnr = _safe_div(tn, tn + fp)
+    with np.errstate(invalid="ignore"):
+        balanced = np.where(np.isnan(tpr), tnr, np.where(np.isnan(tnr), tpr, (tpr + tnr) / 2))
     return {
         "accuracy": _safe_div(tp + tn, n),
+        "balanced_accuracy": balanced,
         "f1": _safe_div(2 * tp, 2 * tp + fp + fn, empty=0.0),
         "auroc": _weighted_auroc(y, np.asarray(score, dtype=float), W),
+        "pr_auc": _weighted_average_precision(y, np.asarray(score, dtype=float), W),
+        "base_rate": _safe_div(tp + fn, n),
         "selection_rate": _safe_div(tp + fp, n),
         "tpr": _safe_div(tp, tp + fn, empty=0.0),
         "fpr": _safe_div(fp, fp + tn, empty=0.0),
@@ -489,13 +607,17 @@ class _Prepared:
     df: pd.DataFrame  # real rows with binary target and group columns
     target: str
     positive_class: str
-    features: list[str]
+    features: list[str]  # inputs of the downstream classifier
     attributes: dict[str, str]  # group column -> source column
     rebalance: list[str]  # group columns rebalanced
     primary: str  # attribute key used for the plan, split and primary disparity
     n_missing_target: int
     warnings: list[str] = field(default_factory=list)
     bands: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
+    columns: list[str] = field(default_factory=list)  # record columns a generator makes
+    source_index: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))
+    merged: dict[str, list[str]] = field(default_factory=dict)  # group column -> merged groups
+    derived: list[str] = field(default_factory=list)  # helper columns (bands, merges, ×)
 
 
 def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
@@ -561,6 +683,8 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
     bands = getattr(schema, "age_bands", (30, 45, 65, 80))
     attributes: dict[str, str] = {}
     band_info: dict[str, tuple[str, tuple[int, ...]]] = {}
+    merged: dict[str, list[str]] = {}
+    derived: list[str] = []
     for col in sensitive:
         s = work[col]
         if col == age_col or (pd.api.types.is_numeric_dtype(s) and s.nunique() > 20):
@@ -569,9 +693,25 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
             band_info[name] = (col, tuple(bands))
             work[name] = work[name].astype(object).where(work[name].notna(), np.nan)
             attributes[name] = col
-        else:
-            attributes[col] = col
-    for gcol in attributes:
+            derived.append(name)
+            continue
+        if config.merge_below:
+            from mcrage_core.groups import merge_small_groups
+
+            grouped, small = merge_small_groups(s, min_rows=int(config.merge_below))
+            if small:
+                name = f"{col} (merged)"
+                work[name] = grouped.to_numpy()
+                attributes[name] = col
+                merged[name] = small
+                derived.append(name)
+                warnings.append(
+                    f"{col}: group(s) {', '.join(small)} have fewer than {config.merge_below} "
+                    f"rows and are analysed together as '{name.split(' (')[0]}: other (merged)'"
+                )
+                continue
+        attributes[col] = col
+    for gcol in [*attributes, *(src for g, src in attributes.items() if g in merged)]:
         s = work[gcol]
         work[gcol] = (
             s.astype(object)
@@ -602,15 +742,22 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
             parts = work.loc[known, rebalance].map(str)
             inter.loc[known] = parts.agg(" × ".join, axis=1)
         work[primary] = inter
+        derived.append(primary)
 
     excluded = set(getattr(schema, "excluded", {}) or {})
-    features = [
+    modelled = schema.features if getattr(schema, "features", None) else list(df.columns)
+    # the record columns a generator must produce: every modelled input column, the
+    # sensitive ones included (unless the user excluded them), never helper columns
+    columns = [
         c
-        for c in (schema.features if getattr(schema, "features", None) else work.columns)
-        if c in work.columns and c != target and c not in excluded and c not in attributes
+        for c in modelled
+        if c in df.columns and c != target and c not in excluded and c not in derived
     ]
-    if not config.sensitive_as_features:
-        features = [c for c in features if c not in set(attributes.values())]
+    for src in dict.fromkeys(attributes.values()):
+        if src not in columns and src not in excluded and src != target:
+            columns.append(src)
+    sources = set(attributes.values())
+    features = [c for c in columns if config.sensitive_as_features or c not in sources]
     if not features:
         raise ConfigError(
             "no feature columns are left to train a model on (all columns are the outcome, "
@@ -623,6 +770,7 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
                 f"{n_miss} row(s) have no value for {src!r}: they are kept for training but "
                 "are not counted as a group"
             )
+    source_index = work.index.to_numpy()
     return _Prepared(
         df=work.reset_index(drop=True),
         target=target,
@@ -634,6 +782,165 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
         n_missing_target=n_missing_target,
         warnings=warnings,
         bands={k: v for k, v in band_info.items() if k in rebalance},
+        columns=columns,
+        source_index=source_index,
+        merged=merged,
+        derived=derived,
+    )
+
+
+def _split(
+    prep: _Prepared, config: AuditConfig, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """The training rows, the (real) test rows, and their positions in ``prep.df``."""
+    data = prep.df
+    strata = data[prep.primary].astype(object).where(data[prep.primary].notna(), _MISSING_GROUP)
+    strata = strata.astype(str) + "|" + data[prep.target].astype(str)
+    train_pos, test_pos = split_train_test(strata, test_size=config.test_size, seed=seed)
+    train = data.iloc[train_pos].reset_index(drop=True)
+    test = data.iloc[test_pos].reset_index(drop=True)
+    return train, test, train_pos, test_pos
+
+
+def check_sizes(prep: _Prepared, test: pd.DataFrame, config: AuditConfig) -> None:
+    """Refuse an audit whose real test rows could not judge anything.
+
+    Rules (``m = config.min_test_rows``): the test part needs at least ``m`` rows of each
+    outcome, and at least two groups of the rebalanced attribute with ``m`` or more test
+    rows each. Groups below ``config.small_group`` test rows are still shown, flagged as
+    too small to judge.
+
+    Raises
+    ------
+    DataError
+        Saying what is too small, by how much, and what to do.
+    """
+    m = int(config.min_test_rows)
+    y = test[prep.target]
+    n_pos, n_neg = int((y == 1).sum()), int((y == 0).sum())
+    share = f"{config.test_size:.0%}"
+    if n_pos < m or n_neg < m:
+        raise DataError(
+            f"the table is too small to judge a model: the held-out test part ({share} of "
+            f"{len(prep.df)} rows with an outcome) would hold {n_pos} row(s) with outcome "
+            f"{prep.positive_class!r} and {n_neg} without; at least {m} of each are needed. "
+            "Use a larger table (a few hundred rows or more), or a larger test share."
+        )
+    sizes = test[prep.primary].value_counts()
+    judged = sizes[sizes >= m]
+    if len(judged) < 2:
+        shown = ", ".join(f"{g}: {int(n)}" for g, n in sizes.items()) or "none"
+        raise DataError(
+            f"the table is too small to compare groups of {prep.primary!r}: the held-out test "
+            f"part would hold fewer than {m} rows in all but {len(judged)} group(s) "
+            f"({shown}). Use a larger table, merge small groups, or rebalance another column."
+        )
+
+
+def _plan(prep: _Prepared, train: pd.DataFrame, config: AuditConfig) -> pd.DataFrame:
+    """The augmentation plan of one training part, with the privacy guardrail marked."""
+    plan = plan_augmentation(
+        train,
+        rebalance=prep.rebalance,
+        target=prep.target,
+        mode=config.plan_mode,
+        share=config.plan_share,
+        counts=config.plan_counts,
+        balance_outcome=config.balance_outcome,
+    )
+    if "cddpm" in config.strategies:
+        plan["blocked"] = (
+            (plan["n_add"] > 0)
+            & (plan["n_real"] < int(config.min_cell_rows))
+            & (not config.allow_small_cells)
+        )
+    return plan
+
+
+def _outcome_labels(prep: _Prepared, reference: pd.DataFrame) -> dict[int, Any]:
+    """The user's own outcome values for ``1`` and ``0`` (native type: ``1`` stays an int,
+    ``"Yes"`` a string)."""
+    from mcrage_core.records import negative_label
+
+    values = reference[prep.target].dropna()
+    native = {str(v): v.item() if hasattr(v, "item") else v for v in pd.unique(values)}
+    negative = negative_label(values, prep.positive_class)
+    return {
+        1: native.get(prep.positive_class, prep.positive_class),
+        0: native.get(negative, negative) if negative is not None else "other",
+    }
+
+
+def _display_plan(plan: pd.DataFrame, prep: _Prepared, reference: pd.DataFrame) -> pd.DataFrame:
+    """The plan with the outcome written as the user's own values, not 0/1."""
+    out = plan.copy()
+    names = _outcome_labels(prep, reference)
+    out[prep.target] = out[prep.target].map(lambda v: names.get(int(v), str(v)))
+    return out
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    """What an audit will do, computed before anything is trained.
+
+    ``plan`` is the exact plan of the first seed (its training part), with the outcome
+    in the user's values and ``blocked`` marking cells the privacy guardrail skips;
+    ``n_train``/``n_test`` the sizes of the split; ``notes`` what the user should know
+    (blocked cells and their effect on a group's outcome mix); ``problem`` a reason the
+    audit would be refused (``None`` when it can run).
+    """
+
+    plan: pd.DataFrame
+    n_rows: int
+    n_train: int
+    n_test: int
+    n_add: int
+    n_add_cddpm: int
+    notes: tuple[str, ...]
+    problem: str | None
+
+
+def preview_plan(df: pd.DataFrame, schema: Any, config: AuditConfig) -> PlanPreview:
+    """The plan, split sizes and guardrail effects of ``run_audit(df, schema, config)``.
+
+    Raises
+    ------
+    ConfigError, DataError
+        For settings that :func:`run_audit` would refuse too (a too-small table is
+        reported in ``problem`` instead, so the page can show the plan and the reason).
+    """
+    from mcrage_core.augment import guardrail_notes
+    from mcrage_core.groups import apply_labels
+
+    labelled, _ = apply_labels(df, config.value_labels)
+    prep = _prepare(labelled, schema, config)
+    train, test, _, _ = _split(prep, config, config.seed_values[0])
+    problem = None
+    try:
+        check_sizes(prep, test, config)
+    except DataError as exc:
+        problem = str(exc)
+    plan = _plan(prep, train, config)
+    notes: list[str] = []
+    if "cddpm" in config.strategies and "blocked" in plan.columns:
+        notes.extend(
+            guardrail_notes(
+                plan,
+                [*prep.rebalance, prep.target],
+                min_rows=int(config.min_cell_rows),
+                outcome_names=_outcome_labels(prep, labelled),
+            )
+        )
+    blocked = plan["blocked"] if "blocked" in plan.columns else pd.Series(False, index=plan.index)
+    return PlanPreview(
+        plan=_display_plan(plan, prep, labelled),
+        n_rows=len(prep.df),
+        n_train=len(train),
+        n_test=len(test),
+        n_add=int(plan["n_add"].sum()),
+        n_add_cddpm=int(plan.loc[~blocked, "n_add"].sum()),
+        notes=tuple(notes),
+        problem=problem,
     )
 
 
@@ -785,7 +1092,11 @@ def run_audit(
         For unusable settings or data. ``TrainingCancelled`` when stopped.
     """
     t_start = time.monotonic()
-    prep = _prepare(df, schema, config)
+    from mcrage_core.groups import apply_labels
+
+    labelled, label_warnings = apply_labels(df, config.value_labels)
+    prep = _prepare(labelled, schema, config)
+    prep.warnings[:0] = label_warnings
     data = prep.df
     strategies = list(config.strategies)
     if "none" not in strategies:
@@ -815,7 +1126,9 @@ def run_audit(
                 wanted[src] = src
         if hasattr(schema, "sensitive") and wanted != kinds:
             schema_for_audit = replace(schema, sensitive=wanted)
-        imbalance = audit_imbalance(df, schema_for_audit, small_cell=config.small_group).to_dict()
+        imbalance = audit_imbalance(
+            labelled, schema_for_audit, small_cell=config.small_group
+        ).to_dict()
     except (ConfigError, DataError, KeyError, ValueError, TypeError) as exc:
         warnings.append(f"the imbalance summary could not be computed ({exc})")
 
@@ -831,26 +1144,17 @@ def run_audit(
     attributes = list(prep.attributes)
     if prep.primary not in attributes:
         attributes.append(prep.primary)
+    outcome_names = _outcome_labels(prep, labelled)
 
     for seed_pos, seed in enumerate(seeds):
         label = f"seed {seed_pos + 1} of {len(seeds)}"
         _check_stop(should_stop)
         tracker.emit(f"Splitting the data ({label})")
-        strata = data[prep.primary].astype(object).where(data[prep.primary].notna(), _MISSING_GROUP)
-        strata = strata.astype(str) + "|" + data[target].astype(str)
-        train_pos, test_pos = split_train_test(strata, test_size=config.test_size, seed=seed)
-        train = data.iloc[train_pos].reset_index(drop=True)
-        test = data.iloc[test_pos].reset_index(drop=True)
-        test_index[str(seed)] = [int(i) for i in test_pos]
-        plan = plan_augmentation(
-            train,
-            rebalance=prep.rebalance,
-            target=target,
-            mode=config.plan_mode,
-            share=config.plan_share,
-            counts=config.plan_counts,
-            balance_outcome=config.balance_outcome,
-        )
+        train, test, train_pos, test_pos = _split(prep, config, seed)
+        if seed_pos == 0:
+            check_sizes(prep, test, config)
+        test_index[str(seed)] = [int(i) for i in prep.source_index[test_pos]]
+        plan = _plan(prep, train, config)
         if first_plan is None:
             first_plan = plan
         X_test = _model_frame(test, prep.features)
@@ -879,7 +1183,9 @@ def run_audit(
             context = AugmentContext(
                 target=target,
                 features=tuple(prep.features),
+                columns=tuple(prep.columns),
                 rebalance=tuple(prep.rebalance),
+                outcome_names=outcome_names,
                 seed=seed,
                 min_cell_rows=config.min_cell_rows,
                 allow_small_cells=config.allow_small_cells,
@@ -902,7 +1208,7 @@ def run_audit(
             if strategy_name == "cddpm" and seed_pos == 0:
                 with _threads(config.threads):
                     synthetic_out, augmented_out, fidelity, training = _cddpm_outputs(
-                        aug, train, test, prep, seed, warnings
+                        aug, train, train_pos, test, prep, seed, warnings, df, schema, config
                     )
             _check_stop(should_stop)
             tracker.emit(f"Training the {CLASSIFIER_LABELS[config.classifier]} ({stage})")
@@ -924,7 +1230,7 @@ def run_audit(
                 with _threads(config.threads):
                     model.fit(X_train, y_train, **fit_params)
                     score = model.predict_proba(X_test)[:, 1]
-                pred = (score >= 0.5).astype(int)
+                pred = (score >= config.threshold).astype(int)
                 if strategy_name == "none":
                     baseline_model = model
             timings[f"{strategy_name}/seed{seed}"] = round(time.monotonic() - t0, 3)
@@ -982,6 +1288,12 @@ def run_audit(
         "n_train": int(len(data) - len(test_index[str(seeds[0])])),
         "n_test": int(len(test_index[str(seeds[0])])),
         "features": list(prep.features),
+        "generated_columns": list(prep.columns),
+        "outcome_labels": {str(k): v for k, v in outcome_names.items()},
+        "threshold": float(config.threshold),
+        "value_labels": dict(config.value_labels or {}),
+        "merged_groups": dict(prep.merged),
+        "base_rates": _base_rates(data, attributes, target),
         "attributes": dict(prep.attributes),
         "rebalance": list(prep.rebalance),
         "primary_attribute": prep.primary,
@@ -999,7 +1311,9 @@ def run_audit(
         dataset=dataset,
         metrics=metrics,
         disparity=disparity,
-        plan=first_plan if first_plan is not None else pd.DataFrame(),
+        plan=_display_plan(first_plan, prep, labelled)
+        if first_plan is not None
+        else pd.DataFrame(),
         imbalance=imbalance,
         fidelity=fidelity,
         warnings=list(dict.fromkeys(warnings)),
@@ -1010,6 +1324,18 @@ def run_audit(
         synthetic=synthetic_out,
         augmented_train=augmented_out,
     )
+
+
+def _base_rates(data: pd.DataFrame, attributes: Sequence[str], target: str) -> dict[str, Any]:
+    """Real outcome rate per group of every attribute (all real rows with an outcome)."""
+    out: dict[str, Any] = {"overall": {"all": {"n": len(data), "rate": float(data[target].mean())}}}
+    for attr in attributes:
+        known = data[attr].notna()
+        stats = data.loc[known].groupby(attr, observed=True)[target].agg(["size", "mean"])
+        out[attr] = {
+            str(g): {"n": int(r["size"]), "rate": float(r["mean"])} for g, r in stats.iterrows()
+        }
+    return out
 
 
 def _clip_to_bands(aug: Any, bands: Mapping[str, tuple[str, tuple[int, ...]]]) -> Any:
@@ -1023,13 +1349,18 @@ def _clip_to_bands(aug: Any, bands: Mapping[str, tuple[str, tuple[int, ...]]]) -
         bounds = [-np.inf, *edges, np.inf]
         lows = dict(zip(age_band_labels(edges), bounds[:-1], strict=True))
         highs = dict(zip(age_band_labels(edges), bounds[1:], strict=True))
+        from mcrage_core.records import _decimals
+
+        real_values = pd.to_numeric(aug.train[src], errors="coerce").dropna()
+        # the precision real ages are written with, so that rounding on output cannot push
+        # an age over its band's upper edge (44.99 → 45.0)
+        digits = 0 if pd.api.types.is_integer_dtype(synthetic[src]) else _decimals(real_values)
+        step = 10.0**-digits
         label = synthetic[band_col].astype(str)
         lo = label.map(lows).astype(float).to_numpy()
-        hi = label.map(highs).astype(float).to_numpy() - 1e-6
+        hi = label.map(highs).astype(float).to_numpy() - step
         values = pd.to_numeric(synthetic[src], errors="coerce").to_numpy(float)
-        clipped = np.where(np.isnan(values), values, np.clip(values, lo, hi))
-        if pd.api.types.is_integer_dtype(synthetic[src]):
-            clipped = np.floor(clipped)
+        clipped = np.where(np.isnan(values), values, np.clip(np.round(values, digits), lo, hi))
         with contextlib.suppress(TypeError, ValueError):
             synthetic[src] = pd.Series(clipped, index=synthetic.index).astype(synthetic[src].dtype)
     n_real = len(aug.train) - len(aug.synthetic)
@@ -1037,20 +1368,42 @@ def _clip_to_bands(aug: Any, bands: Mapping[str, tuple[str, tuple[int, ...]]]) -
     return replace(aug, train=train, synthetic=synthetic)
 
 
-def _cddpm_outputs(aug, train, test, prep, seed, warnings):
-    synthetic = aug.synthetic.copy()
+def _cddpm_outputs(aug, train, train_pos, test, prep, seed, warnings, reference, schema, config):
+    """The synthetic rows and the augmented training set in the input's own coding (see
+    :mod:`mcrage_core.records`), the fidelity report and the training summary."""
+    from mcrage_core.records import output_columns, to_input_coding
+
+    columns, dropped = output_columns(reference, schema)
+    names = _outcome_labels(prep, reference)
+    synthetic = to_input_coding(
+        aug.synthetic,
+        reference=reference,
+        columns=columns,
+        target=prep.target,
+        positive_class=names[1],
+        negative_class=names[0],
+        labels=config.value_labels,
+    )
+    real_part = to_input_coding(
+        reference.loc[prep.source_index[train_pos], columns], reference=reference, columns=columns
+    )
     augmented = pd.concat(
-        [train.assign(source="real"), synthetic.assign(source="synthetic")], ignore_index=True
+        [real_part.assign(source="real"), synthetic.assign(source="synthetic")],
+        ignore_index=True,
     )
     fidelity = None
-    if len(synthetic):
+    if len(aug.synthetic):
         try:
             from mcrage_core.fidelity import evaluate_fidelity
 
-            cols = [*prep.features, *prep.rebalance, prep.target]
-            cols = list(dict.fromkeys(c for c in cols if c in synthetic.columns))
+            cols = [*prep.columns, *prep.rebalance, prep.target]
+            cols = list(dict.fromkeys(c for c in cols if c in aug.synthetic.columns))
             report = evaluate_fidelity(
-                train[cols], synthetic[cols], by=list(prep.rebalance), holdout=test[cols], seed=seed
+                train[cols],
+                aug.synthetic[cols],
+                by=list(prep.rebalance),
+                holdout=test[cols],
+                seed=seed,
             )
             fidelity = report.to_dict()
         except ImportError:
@@ -1064,12 +1417,16 @@ def _cddpm_outputs(aug, train, test, prep, seed, warnings):
         frame = pd.DataFrame(list(history))
         if {"step", "loss"} <= set(frame.columns):
             training["loss_history"] = frame[["step", "loss"]].to_dict(orient="records")
-    config = getattr(model, "config", None)
-    if config is not None and hasattr(config, "to_dict"):
-        training["config"] = config.to_dict()
+    config_obj = getattr(model, "config", None)
+    if config_obj is not None and hasattr(config_obj, "to_dict"):
+        training["config"] = config_obj.to_dict()
     training["n_synthetic"] = int(len(synthetic))
+    training["output_columns"] = list(columns)
+    training["dropped_columns"] = [{"column": c, "reason": r} for c, r in dropped.items()]
     if aug.blocked is not None and len(aug.blocked):
-        training["blocked_cells"] = aug.blocked.to_dict(orient="records")
+        training["blocked_cells"] = _display_plan(aug.blocked, prep, reference).to_dict(
+            orient="records"
+        )
     return synthetic, augmented, fidelity, training
 
 

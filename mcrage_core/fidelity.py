@@ -546,4 +546,29 @@ def evaluate_fidelity(
     by_group = pd.DataFrame(rows, columns=[*by_cols, *metric_cols]) if by_cols else pd.DataFrame()
     if by_cols:
         by_group["exact_copies"] = by_group["exact_copies"].astype("Int64")
+        _stratify_detection(overall, by_group)
+    from mcrage_core.verdicts import fidelity_verdicts
+
+    overall["verdicts"] = fidelity_verdicts(overall)
     return FidelityReport(overall=overall, by_group=by_group, column_scores=cs)
+
+
+def _stratify_detection(overall: dict[str, Any], by_group: pd.DataFrame) -> None:
+    """Overall detection AUC as the mean of the within-group AUCs (weighted by synthetic
+    rows). A detector trained across groups mostly learns that the synthetic rows come
+    from the small groups, which says nothing about their realism."""
+    overall["detection_auc_pooled"] = overall.get("detection_auc")
+    auc = pd.to_numeric(by_group["detection_auc"], errors="coerce")
+    n = pd.to_numeric(by_group["n_synthetic"], errors="coerce").fillna(0)
+    ok = auc.notna() & (n > 0)
+    if ok.any():
+        overall["detection_auc"] = float(np.average(auc[ok], weights=n[ok]))
+        overall["detection_auc_method"] = (
+            f"within groups: mean of {int(ok.sum())} group AUC(s), weighted by synthetic rows "
+            f"({int(n[ok].sum())} of {int(n.sum())} rows; groups under "
+            f"{_MIN_GROUP_DETECTION} rows are not tested)"
+        )
+    else:
+        overall["detection_auc_method"] = (
+            f"pooled across groups (every group has fewer than {_MIN_GROUP_DETECTION} rows)"
+        )

@@ -29,6 +29,12 @@ from mcrage_core.results import (
     METRIC_LABELS,
     AuditResults,
 )
+from mcrage_core.verdicts import (
+    FIDELITY_HELP,
+    fairness_findings,
+    fidelity_verdict,
+    parity_expected_to_differ,
+)
 
 __all__ = ["render_report", "plain_summary"]
 
@@ -59,7 +65,13 @@ def _fmt(v: object, digits: int = 3) -> str:
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}"
     if isinstance(v, (float, np.floating)):
-        return "–" if not math.isfinite(float(v)) else f"{float(v):.{digits}f}"
+        if not math.isfinite(float(v)):
+            return "–"
+        if float(v).is_integer() and abs(float(v)) >= 1:
+            return f"{int(v):,}"  # counts travel through JSON as floats
+        return f"{float(v):.{digits}f}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items())
     return str(v)
 
 
@@ -193,13 +205,16 @@ def plain_summary(results: AuditResults) -> str:
         if bits:
             parts.append(f"{_label(results, strategy)} {' and '.join(bits)}.")
         ff = results.four_fifths(strategy, attr)
-        if ff is False:
+        if ff is False and not parity_expected_to_differ(results, attr):
             parts.append(
                 f"With {_label(results, strategy)}, the demographic parity ratio is below "
                 f"{FOUR_FIFTHS:.0%} (four-fifths rule not met)."
             )
     if not parts:
         return "No results to summarise yet."
+    for finding in fairness_findings(results):
+        if finding.level == "warning":
+            parts.append(finding.text)
     return " ".join(parts)
 
 
@@ -231,14 +246,25 @@ def _fidelity_section(results: AuditResults, fig, max_overlays: int) -> str:
     fid = results.fidelity
     if fid:
         overall = fid.get("overall") or {}
-        rows = [{"measure": k, "value": v} for k, v in overall.items()]
+        rows = [
+            {
+                "measure": k,
+                "value": overall.get(k),
+                "verdict": fidelity_verdict(k, overall.get(k)) or "–",
+                "how to read it": text,
+            }
+            for k, text in FIDELITY_HELP.items()
+        ]
         out.append(
-            "<p>Column shapes and pair trends: 1 = identical to the real rows. Detection AUC: how "
-            "well a classifier tells synthetic from real (0.5 = indistinguishable). DCR share: "
-            "share of synthetic rows closer to a training patient than to a held-out one "
-            "(about 0.5 = no sign of copying). Exact copies of real patients are removed.</p>"
+            "<p>Each score with a plain reading (good / fair / poor) and the thresholds used. "
+            "Exact copies of real patients are removed before anything is written.</p>"
         )
         out.append(_table(pd.DataFrame(rows)))
+        if overall.get("detection_auc_method"):
+            out.append(
+                f'<p class="muted">Detection AUC computed {_esc(overall["detection_auc_method"])}; '
+                f"pooled across groups it is {_fmt(overall.get('detection_auc_pooled'))}.</p>"
+            )
         by_group = pd.DataFrame(fid.get("by_group") or [])
         if len(by_group):
             out.append("<h3>Per group</h3>" + _table(by_group))
@@ -272,7 +298,16 @@ def _metrics_table(results: AuditResults, attribute: str) -> pd.DataFrame:
             "n": int(g["n"].iloc[0]),
             "small": bool(g["small"].iloc[0]) if attribute != "overall" else False,
         }
-        for metric in ("accuracy", "f1", "auroc", "tpr", "fpr"):
+        for metric in (
+            "base_rate",
+            "accuracy",
+            "balanced_accuracy",
+            "f1",
+            "auroc",
+            "pr_auc",
+            "tpr",
+            "fpr",
+        ):
             r = g[g["metric"] == metric]
             if len(r):
                 r = r.iloc[0]
@@ -302,10 +337,20 @@ def _disparity_table(results: AuditResults, attribute: str) -> pd.DataFrame:
                     row[f"Δ {DISPARITY_LABELS[metric]}"] = _delta(
                         r["delta"], r["delta_ci_low"], r["delta_ci_high"]
                     )
-        ff = results.four_fifths(strategy, attribute)
-        row["80 % rule"] = "–" if ff is None else ("met" if ff else "NOT met")
+        row["80 % rule (demographic parity)"] = four_fifths_text(results, strategy, attribute)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def four_fifths_text(results: AuditResults, strategy: str, attribute: str) -> str:
+    """The 80 % rule reading, with the caveat when real outcome rates differ."""
+    ff = results.four_fifths(strategy, attribute)
+    if ff is None:
+        return "–"
+    text = "met" if ff else "not met"
+    if parity_expected_to_differ(results, attribute):
+        text += " (outcome rates differ: not a fairness verdict)"
+    return text
 
 
 def render_report(
@@ -345,10 +390,29 @@ def render_report(
                 "item": "Training / test rows (per seed)",
                 "value": f"{ds.get('n_train')} / {ds.get('n_test')}",
             },
-            {"item": "Model inputs (features)", "value": len(ds.get("features") or [])},
+            {
+                "item": f"Model inputs ({len(ds.get('features') or [])})",
+                "value": ", ".join(ds.get("features") or []),
+            },
             {"item": "Attributes audited", "value": ", ".join(ds.get("attributes") or {})},
             {"item": "Rebalanced", "value": ", ".join(ds.get("rebalance") or [])},
             {"item": "Downstream model", "value": ds.get("classifier")},
+            {"item": "Decision threshold", "value": f"{float(ds.get('threshold', 0.5)):.2f}"},
+            {
+                "item": "Value labels",
+                "value": "; ".join(
+                    f"{c}: " + ", ".join(f"{k} = {v}" for k, v in m.items())
+                    for c, m in (ds.get("value_labels") or {}).items()
+                )
+                or "none",
+            },
+            {
+                "item": "Merged groups",
+                "value": "; ".join(
+                    f"{c}: {', '.join(g)}" for c, g in (ds.get("merged_groups") or {}).items()
+                )
+                or "none",
+            },
             {
                 "item": "Repetitions (seeds)",
                 "value": f"{len(ds.get('seeds') or [])} ({', '.join(map(str, ds.get('seeds') or []))})",
@@ -372,6 +436,13 @@ def render_report(
         '<h2 id="fidelity">Synthetic data: fidelity and privacy</h2>'
         + _fidelity_section(results, fig, max_overlays)
     )
+    findings = fairness_findings(results)
+    if findings:
+        items = "".join(f'<li class="{_esc(f.level)}">{_esc(f.text)}</li>' for f in findings)
+        sections.append(
+            '<h2 id="reading">How to read the fairness results</h2>'
+            f'<div class="warn"><ul>{items}</ul></div>'
+        )
     perf = ['<h2 id="metrics">Model performance by group</h2>']
     perf.append(
         "<p>Test patients are real and the same for every strategy. Intervals are 95 % "

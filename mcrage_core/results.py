@@ -44,11 +44,24 @@ __all__ = [
 ]
 
 FORMAT = "mcrage-audit/1"
-METRICS: tuple[str, ...] = ("accuracy", "f1", "auroc", "selection_rate", "tpr", "fpr")
+METRICS: tuple[str, ...] = (
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "auroc",
+    "pr_auc",
+    "base_rate",
+    "selection_rate",
+    "tpr",
+    "fpr",
+)
 METRIC_LABELS: dict[str, str] = {
     "accuracy": "Accuracy",
+    "balanced_accuracy": "Balanced accuracy",
     "f1": "F1 score",
     "auroc": "AUROC",
+    "pr_auc": "PR-AUC (average precision)",
+    "base_rate": "Real outcome rate (base rate)",
     "selection_rate": "Share predicted positive",
     "tpr": "True positive rate (sensitivity)",
     "fpr": "False positive rate",

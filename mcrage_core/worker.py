@@ -206,7 +206,6 @@ def audit_config(params: Mapping[str, Any], schema: Any) -> Any:
 
 def _run_audit(record: RunRecord, df: pd.DataFrame, progress: Any, stop: Any) -> None:
     from mcrage_core.evaluate import run_audit
-    from mcrage_core.io import to_safe_csv
 
     coerced, schema = _infer(df, record.params)
     config = audit_config(record.params, schema)
@@ -220,12 +219,10 @@ def _run_audit(record: RunRecord, df: pd.DataFrame, progress: Any, stop: Any) ->
         workdir=run_dir / "checkpoints",  # a resumed run continues its diffusion training
     )
     atomic_write_text(run_dir / ARTEFACT_FILES["results"], results.to_json())
-    synthetic = getattr(results, "synthetic", None)
-    if isinstance(synthetic, pd.DataFrame):
-        atomic_write_bytes(run_dir / ARTEFACT_FILES["synthetic"], to_safe_csv(synthetic))
-    augmented = getattr(results, "augmented_train", None)
-    if isinstance(augmented, pd.DataFrame):
-        atomic_write_bytes(run_dir / ARTEFACT_FILES["augmented"], to_safe_csv(augmented))
+    from mcrage_core.records import synthetic_artefacts
+
+    for name, payload in synthetic_artefacts(results, coerced, schema).items():
+        atomic_write_bytes(run_dir / name, payload)
     try:
         from mcrage_core.report import render_report
 

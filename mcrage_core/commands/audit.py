@@ -100,6 +100,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not use the sensitive columns as model inputs",
     )
+    parser.add_argument(
+        "--labels",
+        action="append",
+        metavar="COL=CODE:LABEL,...",
+        help="what coded values mean, e.g. --labels 'raceth=1:White,2:Black,3:Hispanic' "
+        "(repeat per column); labels are shown everywhere, synthetic files keep the codes",
+    )
+    parser.add_argument(
+        "--merge-below",
+        type=int,
+        default=0,
+        metavar="N",
+        help="analyse groups with fewer than N rows together as 'other (merged)' (default: off)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="decision threshold on the predicted probability (default 0.5)",
+    )
+    parser.add_argument(
+        "--min-test-rows",
+        type=int,
+        default=5,
+        help="refuse the audit when the test part would hold fewer rows of either outcome, "
+        "or fewer than two groups with this many rows (default 5)",
+    )
     parser.add_argument("--title", default=None, help="title of the HTML report")
     parser.add_argument("--sheet", help="Excel sheet to read")
     parser.add_argument("--max-mb", type=float, default=200, help="file size limit in MB")
@@ -134,6 +161,7 @@ def build_config(args: argparse.Namespace):
     """The :class:`~mcrage_core.evaluate.AuditConfig` for the parsed arguments."""
     from mcrage_core.errors import ConfigError
     from mcrage_core.evaluate import AuditConfig
+    from mcrage_core.groups import parse_labels
 
     if args.plan == "share" and args.share is None:
         raise ConfigError("--plan share needs --share, for example --share 0.1")
@@ -162,13 +190,26 @@ def build_config(args: argparse.Namespace):
         sampling_steps=sampling_steps,
         min_cell_rows=args.min_cell_rows,
         allow_small_cells=args.allow_small_cells,
+        value_labels=parse_labels(args.labels),
+        merge_below=args.merge_below,
+        threshold=args.threshold,
+        min_test_rows=args.min_test_rows,
     )
+
+
+def write_synthetic_files(out: Path, results, data, schema) -> None:  # noqa: ANN001
+    """``synthetic.csv``, ``augmented_train.csv`` and their ``synthetic.columns.json``
+    sidecar in ``out`` (see :func:`mcrage_core.records.synthetic_artefacts`)."""
+    from mcrage_core.records import synthetic_artefacts
+
+    for name, payload in synthetic_artefacts(results, data, schema).items():
+        (out / name).write_bytes(payload)
 
 
 def run(args: argparse.Namespace) -> int:
     from mcrage_core.errors import ConfigError
     from mcrage_core.evaluate import run_audit
-    from mcrage_core.io import load_table, to_safe_csv
+    from mcrage_core.io import load_table
     from mcrage_core.report import plain_summary, render_report
     from mcrage_core.results import to_jsonable
     from mcrage_core.schema import infer_schema
@@ -187,12 +228,7 @@ def run(args: argparse.Namespace) -> int:
         (out / "results.json").write_text(results.to_json(), encoding="utf-8")
         title = args.title or f"MCRAGE fairness audit of {Path(args.path).name}"
         (out / "report.html").write_text(render_report(results, title=title), encoding="utf-8")
-        synthetic = results.synthetic
-        if synthetic is None:
-            synthetic = data.iloc[0:0]
-        (out / "synthetic.csv").write_bytes(to_safe_csv(synthetic))
-        if results.augmented_train is not None:
-            (out / "augmented_train.csv").write_bytes(to_safe_csv(results.augmented_train))
+        write_synthetic_files(out, results, data, schema)
     except OSError as exc:
         raise ConfigError(
             f"could not write the results to {str(out)!r} ({exc.strerror or exc}); check that "

@@ -64,8 +64,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     o = report.overall
     print(f"Real rows: {o['n_real']}   synthetic rows: {o['n_synthetic']}")
+    from mcrage_core.verdicts import FIDELITY_HELP, fidelity_verdict
+
     for key, label in _LABELS.items():
-        print(f"  {label:<58} {_fmt(o.get(key))}")
+        verdict = fidelity_verdict(key, o.get(key))
+        print(f"  {label:<58} {_fmt(o.get(key)):>8}  {verdict or ''}")
+    if o.get("detection_auc_method"):
+        print(f"  (detection AUC {o['detection_auc_method']})")
+    print("\nReadings:")
+    for key, text in FIDELITY_HELP.items():
+        print(f"  {key}: {text}")
     if len(report.by_group):
         print("\nPer group:")
         print(report.by_group.to_string(index=False, float_format=lambda x: f"{x:.3f}"))

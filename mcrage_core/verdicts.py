@@ -1,0 +1,247 @@
+"""Plain readings of the numbers, shared by the report, the CLI and the dashboard.
+
+Two families:
+
+* :func:`fairness_findings` — what a reviewer must know before reading a fairness
+  table: when real outcome rates differ between groups (so demographic parity is
+  *expected* to differ and error-rate balance is the better yardstick), when the model
+  is close to trivial (predicts almost nobody positive, so parity "passes" for the
+  wrong reason), when the outcome is rare, which decision threshold was used, and why
+  the threshold optimizer's AUROC is lower.
+* :func:`fidelity_verdict` — good / fair / poor for each synthetic-data score, with the
+  thresholds stated in :data:`FIDELITY_THRESHOLDS`.
+
+Examples
+--------
+>>> fidelity_verdict("detection_auc", 0.62)
+'good'
+>>> fidelity_verdict("column_shapes", 0.71)
+'poor'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = [
+    "Finding",
+    "fairness_findings",
+    "parity_expected_to_differ",
+    "FIDELITY_THRESHOLDS",
+    "FIDELITY_HELP",
+    "fidelity_verdict",
+    "fidelity_verdicts",
+    "BASE_RATE_GAP",
+    "RARE_OUTCOME",
+]
+
+BASE_RATE_GAP = 0.10
+"""Real outcome rates of two judged groups further apart than this (absolute) make
+demographic parity the wrong yardstick."""
+RARE_OUTCOME = 0.10
+"""An outcome with a lower share of positives is called rare."""
+
+Level = Literal["info", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One plain sentence for reviewers; ``code`` is stable for tests and styling."""
+
+    code: str
+    level: Level
+    text: str
+    attribute: str | None = None
+
+
+def _rows(results: Any, strategy: str, attribute: str, metric: str):
+    m = results.metrics
+    return m[(m["strategy"] == strategy) & (m["attribute"] == attribute) & (m["metric"] == metric)]
+
+
+def _value(results: Any, strategy: str, attribute: str, group: str, metric: str) -> float:
+    rows = _rows(results, strategy, attribute, metric)
+    rows = rows[rows["group"].astype(str) == str(group)]
+    return float(rows["value"].iloc[0]) if len(rows) else math.nan
+
+
+def base_rate_range(results: Any, attribute: str) -> tuple[str, float, str, float, int, int] | None:
+    """(lowest group, rate, highest group, rate, n low, n high) of the real outcome rate
+    among the judged groups of ``attribute`` (all real rows with an outcome), or ``None``."""
+    rates = (results.dataset.get("base_rates") or {}).get(attribute) or {}
+    small = set()
+    m = results.metrics
+    sel = m[(m["attribute"] == attribute) & (m["strategy"] == "none") & m["small"]]
+    small = set(sel["group"].astype(str))
+    judged = {g: r for g, r in rates.items() if g not in small and r.get("n", 0) > 0}
+    if len(judged) < 2:
+        return None
+    lo = min(judged, key=lambda g: judged[g]["rate"])
+    hi = max(judged, key=lambda g: judged[g]["rate"])
+    return (
+        lo,
+        float(judged[lo]["rate"]),
+        hi,
+        float(judged[hi]["rate"]),
+        int(judged[lo]["n"]),
+        int(judged[hi]["n"]),
+    )
+
+
+def parity_expected_to_differ(results: Any, attribute: str) -> bool:
+    """Whether real outcome rates differ between judged groups, materially (by more than
+    :data:`BASE_RATE_GAP`, or a ratio below 0.8 with at least 5 points apart) and clearly
+    (two-proportion z-test at the 5 % level), so that demographic parity is expected to
+    differ even for a model that is equally accurate for everyone."""
+    rng = base_rate_range(results, attribute)
+    if rng is None:
+        return False
+    _, lo, _, hi, n_lo, n_hi = rng
+    material = (hi - lo) > BASE_RATE_GAP or (hi > 0 and lo / hi < 0.8 and hi - lo >= 0.05)
+    pooled = (lo * n_lo + hi * n_hi) / max(n_lo + n_hi, 1)
+    se = math.sqrt(max(pooled * (1 - pooled) * (1 / max(n_lo, 1) + 1 / max(n_hi, 1)), 1e-12))
+    return bool(material and (hi - lo) / se > 1.96)
+
+
+def fairness_findings(results: Any) -> list[Finding]:
+    """Sentences a reviewer needs next to the fairness tables (see the module doc)."""
+    out: list[Finding] = []
+    ds = results.dataset
+    threshold = float(ds.get("threshold", 0.5))
+    prevalence = float(ds.get("prevalence") or math.nan)
+    outcome = f"{ds.get('target')} = {ds.get('positive_class')}"
+    out.append(
+        Finding(
+            "threshold",
+            "info",
+            f"A patient is predicted positive ({outcome}) when the model's probability is at "
+            f"least {threshold:.2f}. Accuracy, F1, selection rate, TPR, FPR and every parity "
+            "metric depend on this threshold; AUROC and PR-AUC do not.",
+        )
+    )
+    attributes = [a for a in dict.fromkeys(results.metrics["attribute"]) if a != "overall"]
+    for attr in attributes:
+        rng = base_rate_range(results, attr)
+        if rng is None or not parity_expected_to_differ(results, attr):
+            continue
+        lo_g, lo, hi_g, hi, _, _ = rng
+        out.append(
+            Finding(
+                "base_rates_differ",
+                "warning",
+                f"{attr}: real outcome rates differ between groups, from {100 * lo:.0f} % "
+                f"({lo_g}) to {100 * hi:.0f} % ({hi_g}). A model that is equally accurate for "
+                "everyone will still flag these groups at different rates, so demographic "
+                "parity and the 80 % rule are expected to differ and are not a verdict of "
+                "unfairness here. Judge by equalized odds (are true- and false-positive rates "
+                "alike across groups?) and by per-group F1 and AUROC.",
+                attribute=attr,
+            )
+        )
+    if np.isfinite(prevalence) and prevalence < RARE_OUTCOME:
+        pr = _value(results, "none", "overall", "all", "pr_auc")
+        out.append(
+            Finding(
+                "rare_outcome",
+                "warning",
+                f"The outcome is rare ({100 * prevalence:.1f} % of patients). Accuracy is "
+                f"dominated by the negatives (predicting nobody positive scores "
+                f"{1 - prevalence:.2f}); read balanced accuracy and PR-AUC instead "
+                f"(PR-AUC of a random model = {prevalence:.2f}"
+                + (f"; baseline {pr:.2f})." if np.isfinite(pr) else ")."),
+            )
+        )
+    for strategy in results.strategies:
+        acc = _value(results, strategy, "overall", "all", "accuracy")
+        sel = _value(results, strategy, "overall", "all", "selection_rate")
+        bal = _value(results, strategy, "overall", "all", "balanced_accuracy")
+        f1 = _value(results, strategy, "overall", "all", "f1")
+        if not np.isfinite(prevalence) or not np.isfinite(sel):
+            continue
+        all_negative = 1 - prevalence
+        trivial = sel < prevalence / 4 or (np.isfinite(bal) and bal < 0.55)
+        if not trivial:
+            continue
+        label = (ds.get("strategy_labels") or {}).get(strategy, strategy)
+        out.append(
+            Finding(
+                "near_trivial_model",
+                "warning",
+                f"{label}: the model is close to trivial: it flags {100 * sel:.1f} % of patients "
+                f"although {100 * prevalence:.1f} % have the outcome (F1 {f1:.2f}, balanced "
+                f"accuracy {bal:.2f}; accuracy {acc:.2f} against {all_negative:.2f} for "
+                "predicting nobody positive). Parity metrics look good when almost nobody is "
+                "flagged, so a 'pass' says little; consider a lower decision threshold or "
+                "rebalancing the outcome.",
+            )
+        )
+    if "threshold" in results.strategies:
+        base = _value(results, "none", "overall", "all", "auroc")
+        thr = _value(results, "threshold", "overall", "all", "auroc")
+        if np.isfinite(base) and np.isfinite(thr):
+            out.append(
+                Finding(
+                    "threshold_auroc",
+                    "info",
+                    "Threshold optimizer: its AUROC and PR-AUC are computed from its yes/no "
+                    "decisions (the probability of a positive decision for the patient's "
+                    "group), not from a risk score, so they are lower by construction "
+                    f"({thr:.2f} against {base:.2f} for the baseline). Compare it on F1, "
+                    "TPR and FPR.",
+                )
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- fidelity
+
+FIDELITY_THRESHOLDS: dict[str, tuple[str, float, float]] = {
+    # metric: (direction, good bound, fair bound)
+    "column_shapes": ("higher", 0.90, 0.80),
+    "pair_trends": ("higher", 0.90, 0.80),
+    "missingness": ("higher", 0.97, 0.90),
+    "detection_auc": ("lower", 0.70, 0.85),
+    "dcr_closer_to_train_share": ("lower", 0.60, 0.70),
+    "exact_copies": ("lower", 0.0, 0.0),
+}
+FIDELITY_HELP: dict[str, str] = {
+    "column_shapes": "each column's distribution (1 = identical); good ≥ 0.90, fair ≥ 0.80",
+    "pair_trends": "relationships between pairs of columns (1 = identical); good ≥ 0.90, "
+    "fair ≥ 0.80",
+    "missingness": "missing-value rates (1 = identical); good ≥ 0.97, fair ≥ 0.90",
+    "detection_auc": "how well a classifier tells synthetic from real, within each group "
+    "(0.5 = indistinguishable, 1 = trivially fake); good ≤ 0.70, fair ≤ 0.85",
+    "dcr_closer_to_train_share": "share of synthetic rows closer to a training patient than "
+    "to a held-out one (0.5 = no sign of copying); good ≤ 0.60, fair ≤ 0.70",
+    "exact_copies": "synthetic rows identical to a real patient (removed); good = 0",
+}
+
+
+def fidelity_verdict(metric: str, value: Any) -> str | None:
+    """``"good"``, ``"fair"`` or ``"poor"`` for one score (``None``: no verdict)."""
+    if metric not in FIDELITY_THRESHOLDS or value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(v):
+        return None
+    direction, good, fair = FIDELITY_THRESHOLDS[metric]
+    if direction == "higher":
+        return "good" if v >= good else "fair" if v >= fair else "poor"
+    return "good" if v <= good else "fair" if v <= fair else "poor"
+
+
+def fidelity_verdicts(overall: dict[str, Any]) -> dict[str, str]:
+    """Verdicts of every judged score in a fidelity report's ``overall`` dict."""
+    out = {}
+    for metric in FIDELITY_THRESHOLDS:
+        verdict = fidelity_verdict(metric, overall.get(metric))
+        if verdict is not None:
+            out[metric] = verdict
+    return out
