@@ -1039,7 +1039,15 @@ def _threshold_groups(labels: pd.Series, y: np.ndarray) -> tuple[pd.Series, set[
     frame = pd.DataFrame({"g": lab.to_numpy(), "y": y})
     stats = frame.groupby("g")["y"].agg(["nunique", "size"])
     pooled = set(stats[(stats["nunique"] < 2) | (stats["size"] < 10)].index)
-    return lab.where(~lab.isin(pooled), "(other small groups)"), pooled
+    out = lab.where(~lab.isin(pooled), "(other small groups)")
+    if pooled:
+        pool = frame.loc[out.to_numpy() == "(other small groups)", "y"]
+        if pool.nunique() < 2 or len(pool) < 10:
+            # even together they cannot get a threshold of their own: use the largest group's
+            largest = stats.drop(index=list(pooled), errors="ignore")["size"]
+            if len(largest):
+                out = out.where(out != "(other small groups)", largest.idxmax())
+    return out, pooled
 
 
 def _cddpm_config(config: AuditConfig) -> Any:
@@ -1202,6 +1210,8 @@ def run_audit(
             aug = strategy.augment(train, plan, context=context)
             if aug.n_added and prep.bands:
                 aug = _clip_to_bands(aug, prep.bands)
+            if aug.n_added and any(g in prep.merged for g in prep.rebalance):
+                aug = _snap_to_groups(aug, prep, seed)
             for w in aug.warnings:
                 if w not in notes[strategy_name]:
                     notes[strategy_name].append(w)
@@ -1336,6 +1346,37 @@ def _base_rates(data: pd.DataFrame, attributes: Sequence[str], target: str) -> d
             str(g): {"n": int(r["size"]), "rate": float(r["mean"])} for g, r in stats.iterrows()
         }
     return out
+
+
+def _snap_to_groups(aug: Any, prep: _Prepared, seed: int) -> Any:
+    """Keep a generated row's original value (say race ``4``) inside the merged group it
+    was generated for: a row of "other (merged)" whose value is not one of the merged
+    codes gets one drawn from the real members of that group; a row of any other group
+    gets that group's own value."""
+    from mcrage_core.groups import MERGED_LABEL
+
+    rng = np.random.default_rng(seed)
+    synthetic = aug.synthetic.copy()
+    n_real = len(aug.train) - len(aug.synthetic)
+    real = aug.train.iloc[:n_real]
+    for gcol in prep.rebalance:
+        if gcol not in prep.merged or gcol not in synthetic.columns:
+            continue
+        src = prep.attributes[gcol]
+        members = set(prep.merged[gcol])
+        group = synthetic[gcol].astype(object)
+        value = synthetic[src].astype(object)
+        merged_rows = (group == MERGED_LABEL).to_numpy()
+        outside = merged_rows & ~value.isin(members).to_numpy()
+        if outside.any():
+            pool = real.loc[real[gcol] == MERGED_LABEL, src].dropna().to_numpy()
+            if len(pool):
+                value.iloc[np.flatnonzero(outside)] = rng.choice(pool, size=int(outside.sum()))
+        own = ~merged_rows & group.notna().to_numpy()
+        value.iloc[np.flatnonzero(own)] = group.iloc[np.flatnonzero(own)].to_numpy()
+        synthetic[src] = value.to_numpy()
+    train = pd.concat([real, synthetic], ignore_index=True)
+    return replace(aug, train=train, synthetic=synthetic)
 
 
 def _clip_to_bands(aug: Any, bands: Mapping[str, tuple[str, tuple[int, ...]]]) -> Any:

@@ -67,7 +67,7 @@ def _fmt(v: object, digits: int = 3) -> str:
     if isinstance(v, (float, np.floating)):
         if not math.isfinite(float(v)):
             return "–"
-        if float(v).is_integer() and abs(float(v)) >= 1:
+        if float(v).is_integer():
             return f"{int(v):,}"  # counts travel through JSON as floats
         return f"{float(v):.{digits}f}"
     if isinstance(v, dict):

@@ -75,6 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("quick", "standard", "thorough"),
         help="diffusion model size (default standard; quick with --quick)",
     )
+    parser.add_argument(
+        "--train-steps",
+        type=int,
+        help="diffusion training steps (default: the preset's; fewer = faster, rougher rows)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
     parser.add_argument("--sampling-steps", type=int, help="DDIM sampling steps (default: model's)")
     parser.add_argument(
@@ -170,6 +175,15 @@ def build_config(args: argparse.Namespace):
     sampling_steps = args.sampling_steps
     if sampling_steps is None and args.quick:
         sampling_steps = 20
+    cddpm_config = None
+    if args.train_steps is not None:
+        from mcrage_core.diffusion import CDDPMConfig
+
+        if args.train_steps < 1:
+            raise ConfigError(f"--train-steps must be at least 1, got {args.train_steps}")
+        cddpm_config = CDDPMConfig.preset(preset, device=args.device).with_overrides(
+            train_steps=int(args.train_steps)
+        )
     return AuditConfig(
         args.target,
         sensitive=tuple(args.sensitive or ()),
@@ -186,6 +200,7 @@ def build_config(args: argparse.Namespace):
         balance_outcome=args.balance_outcome,
         sensitive_as_features=not args.no_sensitive_features,
         cddpm_preset=preset,
+        cddpm_config=cddpm_config,
         device=args.device,
         sampling_steps=sampling_steps,
         min_cell_rows=args.min_cell_rows,
