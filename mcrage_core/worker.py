@@ -150,6 +150,7 @@ def _schema_args(params: Mapping[str, Any]) -> dict[str, Any]:
         "positive_class": raw.get("positive_class"),
         "sensitive": dict(sensitive) if sensitive else None,
         "exclude": tuple(raw.get("exclude") or ()),
+        "include": tuple(raw.get("include") or ()),
         "age_bands": tuple(age_bands) if age_bands else None,
     }
 
@@ -170,7 +171,8 @@ def audit_config(params: Mapping[str, Any], schema: Any) -> Any:
     ``params["audit"]`` holds ``rebalance``, ``strategies``, ``preset`` (quick, standard,
     thorough, or tiny for tests), ``device``, ``n_seeds``, ``train_steps`` (0/None: the
     preset's), ``min_cell_rows``, ``allow_small_cells`` and optionally ``classifier`` and
-    ``n_bootstrap``.
+    ``n_bootstrap``, ``value_labels`` (column → {code: label}), ``merge_below`` and
+    ``threshold``.
     """
     from mcrage_core.evaluate import AuditConfig
 
@@ -201,6 +203,9 @@ def audit_config(params: Mapping[str, Any], schema: Any) -> Any:
         sampling_steps=custom.sampling_steps if tiny and custom is not None else None,
         min_cell_rows=int(raw.get("min_cell_rows", 20)),
         allow_small_cells=bool(raw.get("allow_small_cells", False)),
+        value_labels=raw.get("value_labels") or None,
+        merge_below=int(raw.get("merge_below") or 0),
+        threshold=float(raw.get("threshold", 0.5)),
     )
 
 
