@@ -1,5 +1,9 @@
 """Small helpers shared by the dashboard pages: guards, per-session derived results,
-and a few plotly figures that only the dashboard needs."""
+display tables, and a few plotly figures that only the dashboard needs.
+
+Numbers and headers are formatted by :mod:`mcrage_core.presentation` (shared with the
+HTML report); text that comes from users or from error messages is escaped with
+:func:`md_escape` before Streamlit renders it as markdown."""
 
 from __future__ import annotations
 
@@ -18,6 +22,15 @@ import streamlit as st
 from dashboard import state
 from mcrage_core.augment import STRATEGY_LABELS, small_cells
 from mcrage_core.errors import MCRAGEError
+from mcrage_core.presentation import (
+    NO_VALUE,
+    fmt_count,
+    fmt_duration,
+    fmt_number,
+    fmt_pct,
+    human_label,
+    sort_groups,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES: dict[str, tuple[Path, str]] = {
@@ -31,12 +44,16 @@ SAMPLES: dict[str, tuple[Path, str]] = {
     ),
 }
 
-PAGE_DATA = "pages/data.py"
-PAGE_IMBALANCE = "pages/imbalance.py"
-PAGE_TRAIN = "pages/train.py"
-PAGE_COMPARE = "pages/compare.py"
-PAGE_RESULTS = "pages/results.py"
-PAGE_REPORT = "pages/report.py"
+PAGE_DATA = "app_pages/data.py"
+PAGE_IMBALANCE = "app_pages/imbalance.py"
+PAGE_TRAIN = "app_pages/train.py"
+PAGE_COMPARE = "app_pages/compare.py"
+PAGE_RESULTS = "app_pages/results.py"
+PAGE_REPORT = "app_pages/report.py"
+
+# The page files live in app_pages/, not pages/: Streamlit treats a folder named pages/
+# next to the entry script as an old-style multipage app and may then run a page file
+# without app.py (no session set-up, no sidebar).
 
 
 @contextlib.contextmanager
@@ -45,7 +62,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except MCRAGEError as exc:
-        st.error(str(exc))
+        show_error(exc)
         st.stop()
     except Exception as exc:  # noqa: BLE001 - last line of defence in the UI
         st.error(
@@ -145,6 +162,17 @@ def md_escape(text: object) -> str:
     return out
 
 
+def show_error(message: object, *, prefix: str = "") -> None:
+    """An error box whose message is shown literally: ``__rare__`` or ``*x*`` in a column
+    name or an error text never turn into markdown."""
+    st.error(prefix + md_escape(message))
+
+
+def show_warning(message: object, **kwargs: Any) -> None:
+    """A warning box whose (library-written, data-bearing) message is shown literally."""
+    st.warning(md_escape(message), **kwargs)
+
+
 def status_badge(status: str) -> str:
     return {
         "queued": ":orange[queued]",
@@ -155,15 +183,43 @@ def status_badge(status: str) -> str:
     }.get(status, status)
 
 
-def fmt_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = max(0.0, float(seconds))
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
-    return f"{seconds // 3600:.0f} h {(seconds % 3600) // 60:02.0f} min"
+def show_table(
+    frame: pd.DataFrame,
+    *,
+    key: str | None = None,
+    height: int | None = None,
+    column_config: dict[str, Any] | None = None,
+) -> None:
+    """A display table (already formatted, e.g. by :func:`format_table`): full width,
+    no index, sized to its rows up to ``height``."""
+    rows = len(frame.data if hasattr(frame, "data") else frame)
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height=min(height or 420, 38 + 35 * max(rows, 1)),
+        column_config=column_config,
+        key=key,
+    )
+
+
+def sort_by_group(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with its rows in group display order (age bands by lower bound)."""
+    present = [c for c in columns if c in frame.columns]
+    if not present or frame.empty:
+        return frame
+    # rank each column's values in display order; text groups keep their first appearance,
+    # so the rows of one group stay together
+    ranks = {}
+    for col in present:
+        values = [str(v) for v in frame[col].tolist()]
+        ranks[col] = {v: i for i, v in enumerate(sort_groups(list(dict.fromkeys(values))))}
+    keys = [
+        tuple(ranks[c][str(v)] for c, v in zip(present, row, strict=True))
+        for row in frame[present].itertuples(index=False)
+    ]
+    order = sorted(range(len(frame)), key=keys.__getitem__)
+    return frame.iloc[order].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- figures
@@ -215,7 +271,10 @@ def sidebar() -> None:
         name = st.session_state.get(state.DATA_NAME)
         df = st.session_state.get(state.DATA)
         if df is not None and name:
-            st.caption(f"Table: {md_escape(name)} ({len(df):,} rows × {df.shape[1]} columns)")
+            st.caption(
+                f"Table: {md_escape(name)} ({fmt_count(len(df))} rows × "
+                f"{fmt_count(df.shape[1])} columns)"
+            )
         else:
             st.caption("No table loaded yet: start with 1 · Data.")
         run_id = st.session_state.get(state.CURRENT_RUN)
@@ -317,36 +376,70 @@ def run_params(
 
 
 def run_label(record: Any) -> str:
+    """How a run is named in pick lists. It never changes during the run's life (no
+    status in it): the browser keeps the chosen label as the widget's value, so a label
+    that changed would leave a stale text, such as "running" for a finished run."""
     audit = record.params.get("audit") or {}
     when = time.strftime("%d %b %H:%M", time.localtime(record.created))
-    return (
-        f"{when} · {record.status} · {audit.get('preset', '?')} · "
-        f"{', '.join(audit.get('rebalance') or [])} · {record.id}"
+    parts = [
+        when,
+        str(record.params.get("table") or ""),
+        str(audit.get("preset") or ""),
+        ", ".join(str(c) for c in audit.get("rebalance") or []),
+        record.id,
+    ]
+    return " · ".join(p for p in parts if p)
+
+
+def run_row(record: Any, *, owner: str, now: float) -> dict[str, Any]:
+    """One row of the past-runs table (headers in plain language)."""
+    audit = record.params.get("audit") or {}
+    row = {
+        "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created)),
+        "status": record.status,
+        "duration": fmt_duration(record.duration_at(now)),
+        "table": str(record.params.get("table") or ""),
+        "rebalance": ", ".join(str(c) for c in audit.get("rebalance") or []),
+        "preset": str(audit.get("preset", "")),
+        "shared": "yes" if record.shared else ("" if record.owner == owner else "with you"),
+        "id": record.id,
+        "error": _shorten(record.error or "", 90),
+    }
+    return {human_label(k): v for k, v in row.items()}
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def run_picker(label: str, runs: list[Any], *, key: str, wanted: str) -> None:
+    """A pick list of runs that always shows the selected run (``wanted``) and makes the
+    user's pick the selected run before the next script run (so the sidebar agrees)."""
+    by_id = {r.id: r for r in runs}
+    if st.session_state.get(key) != wanted:
+        st.session_state[key] = wanted
+    st.selectbox(
+        label,
+        list(by_id),
+        format_func=lambda i: run_label(by_id[i]),
+        key=key,
+        on_change=_select_from_widget,
+        args=(key,),
     )
 
 
-def run_row(record: Any, *, owner: str) -> dict[str, Any]:
-    audit = record.params.get("audit") or {}
-    return {
-        "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created)),
-        "status": record.status,
-        "table": record.params.get("table") or "",
-        "rebalance": ", ".join(audit.get("rebalance") or []),
-        "preset": audit.get("preset", ""),
-        "strategies": ", ".join(audit.get("strategies") or []),
-        "duration": fmt_seconds(record.duration_s),
-        "shared": "yes" if record.shared else ("" if record.owner == owner else "shared with you"),
-        "error": record.error or "",
-        "id": record.id,
-    }
+def _select_from_widget(key: str) -> None:
+    st.session_state[state.CURRENT_RUN] = st.session_state.get(key)
 
 
-def show_run(record: Any, registry: Any, *, owner: str) -> None:
-    """Status, live progress, errors and actions of one run."""
+def show_run(record: Any, registry: Any, *, owner: str, now: float) -> None:
+    """Status, live progress, errors and actions of one run (``now``: the clock shared with
+    the past-runs table, so both show the same duration)."""
     mine = record.owner == owner
     st.markdown(
         f"Run `{record.id}` · {status_badge(record.status)} · "
-        f"duration {fmt_seconds(record.duration_s)}" + ("" if mine else " · shared with you")
+        f"duration {fmt_duration(record.duration_at(now))}" + ("" if mine else " · shared with you")
     )
     prog = registry.read_progress(record.id) or {}
     event = prog.get("event") or record.progress or {}
@@ -357,31 +450,35 @@ def show_run(record: Any, registry: Any, *, owner: str) -> None:
             event.get("stage")
             or ("Waiting for a free slot" if record.status == "queued" else "Starting")
         )
-        st.progress(min(1.0, max(0.0, fraction)), text=f"{stage} · {fraction:.0%}")
+        st.progress(min(1.0, max(0.0, fraction)), text=f"{stage} · {fmt_pct(fraction, 0)}")
         m1, m2, m3, m4 = st.columns(4)
         step, total = event.get("step"), event.get("total_steps")
-        m1.metric("Step", f"{step:,} / {total:,}" if step is not None and total else "–")
-        loss = event.get("loss")
-        m2.metric("Loss", f"{loss:.4f}" if isinstance(loss, (int, float)) else "–")
-        rps = event.get("rows_per_s")
-        m3.metric("Rows / s", f"{rps:,.0f}" if isinstance(rps, (int, float)) else "–")
-        m4.metric(
-            "Time left", fmt_seconds(event.get("eta_s")) if event.get("eta_s") is not None else "–"
-        )
+        m1.metric("Step", f"{fmt_count(step)} / {fmt_count(total)}" if step and total else NO_VALUE)
+        m2.metric("Loss", fmt_number(event.get("loss"), 4))
+        m3.metric("Rows / s", fmt_count(event.get("rows_per_s")))
+        m4.metric("Time left", fmt_duration(event.get("eta_s")))
         if mine and st.button("Cancel this run", key="cancel_run", icon=":material/stop:"):
             registry.cancel(record.id, owner=owner)
             st.toast("Cancel requested: the run stops within a few seconds.")
         st.caption("You can leave or refresh this page: the run keeps going in the background.")
     elif record.status == "failed":
-        st.error(f"This run failed: {record.error or 'no reason was recorded'}")
-        if mine and st.button("Resume this run", key="resume_run", icon=":material/replay:"):
-            registry.resume(record.id, owner=owner)
-            st.rerun(scope="app")
+        show_error(record.error or "no reason was recorded", prefix="This run failed: ")
+        if record.can_resume:
+            st.caption(
+                "It was interrupted (stopped, out of memory or out of disk space), so it can "
+                "continue from its last checkpoint."
+            )
+            _resume_button(record, registry, owner=owner, mine=mine)
+        else:
+            st.info(
+                "Resuming would stop at the same problem, so it is not offered. Fix what the "
+                "message names (on the Data page or in the settings above) and start a new run.",
+                icon=":material/info:",
+            )
+        _worker_log(record, mine=mine)
     elif record.status == "cancelled":
         st.warning("This run was cancelled.")
-        if mine and st.button("Resume this run", key="resume_run", icon=":material/replay:"):
-            registry.resume(record.id, owner=owner)
-            st.rerun(scope="app")
+        _resume_button(record, registry, owner=owner, mine=mine)
     else:
         st.success("Finished. See the results, or compare real and synthetic rows.")
         c1, c2 = st.columns(2)
@@ -400,7 +497,45 @@ def show_run(record: Any, registry: Any, *, owner: str) -> None:
             st.rerun(scope="app")
 
 
+def _resume_button(record: Any, registry: Any, *, owner: str, mine: bool) -> None:
+    if not (mine and record.can_resume):
+        return
+    if st.button("Resume this run", key="resume_run", icon=":material/replay:"):
+        try:
+            registry.resume(record.id, owner=owner)
+        except MCRAGEError as exc:
+            show_error(exc)
+        else:
+            st.rerun(scope="app")
+
+
+_LOG_DOWNLOAD_BYTES = 2_000_000
+
+
+def _worker_log(record: Any, *, mine: bool) -> None:
+    """Where the run's technical log is, so that it can be sent with a problem report."""
+    path = record.log_path
+    st.caption(
+        "Technical details are in the run's log file. To report the problem, send this file:"
+    )
+    st.code(str(path), language=None)
+    if mine and path.is_file():
+        with open(path, "rb") as fh:
+            fh.seek(max(0, path.stat().st_size - _LOG_DOWNLOAD_BYTES))
+            data = fh.read()
+        st.download_button(
+            "Download worker.log",
+            data=data,
+            file_name=f"mcrage_{record.id}_worker.log",
+            mime="text/plain",
+            key="download_log",
+            icon=":material/download:",
+        )
+
+
 # --------------------------------------------------------------------------- finished runs
+
+_OPENED_SHARED = "mcrage_opened_shared_run"  # str | None: shared run id last opened by id
 
 
 def pick_finished_run(*, purpose: str) -> Any:
@@ -413,19 +548,28 @@ def pick_finished_run(*, purpose: str) -> Any:
     registry.refresh()
     runs = [r for r in registry.list_runs(owner) if r.kind == "audit"]
     done = [r for r in runs if r.status == "succeeded"]
+    wanted: str | None = None
     with st.expander("Open a run that someone shared with you"):
         shared_id = st.text_input(
             "Run id", key="shared_run_id", placeholder="20250101-120000-1a2b3c4d"
-        )
-        if shared_id.strip():
+        ).strip()
+        if shared_id:
             try:
-                shared = registry.get(shared_id.strip(), owner=owner)
+                shared = registry.get(shared_id, owner=owner)
             except MCRAGEError as exc:
-                st.error(str(exc))
+                show_error(exc)
             else:
-                if shared.status == "succeeded" and shared.id not in {r.id for r in done}:
-                    done.insert(0, shared)
-                st.session_state[state.CURRENT_RUN] = shared.id
+                if shared.status != "succeeded":
+                    st.info(
+                        f"Run {shared.id} is {shared.status}: its {purpose} appear here when "
+                        "it has finished."
+                    )
+                else:
+                    if shared.id not in {r.id for r in done}:
+                        done.insert(0, shared)
+                    if st.session_state.get(_OPENED_SHARED) != shared.id:
+                        st.session_state[_OPENED_SHARED] = shared.id
+                        wanted = shared.id
     if not done:
         active = [r for r in runs if r.is_active]
         if active:
@@ -442,15 +586,11 @@ def pick_finished_run(*, purpose: str) -> Any:
         st.stop()
     ids = [r.id for r in done]
     current = st.session_state.get(state.CURRENT_RUN)
-    picked = st.selectbox(
-        "Run",
-        ids,
-        index=ids.index(current) if current in ids else 0,
-        format_func=lambda i: run_label(next(r for r in done if r.id == i)),
-        key=f"run_{purpose.split()[0]}",
-    )
-    st.session_state[state.CURRENT_RUN] = picked
-    return next(r for r in done if r.id == picked)
+    if wanted is None:
+        wanted = current if current in ids else ids[0]
+    run_picker("Run", done, key=f"run_{purpose.split()[0]}", wanted=wanted)
+    state.select_run(wanted)  # runs the script again if the selection changed (sidebar)
+    return next(r for r in done if r.id == wanted)
 
 
 def load_results(record: Any) -> Any:
@@ -491,7 +631,7 @@ def show_small_cell_guardrail(plan: pd.DataFrame, *, min_rows: int, allowed: boo
         return
     cols = [c for c in plan.columns if c not in ("n_real", "n_add", "n_final")]
     names = ", ".join(
-        " / ".join(md_escape(str(row[c])) for c in cols) + f" (~{int(row['n_real'])} rows)"
+        " / ".join(md_escape(str(row[c])) for c in cols) + f" (~{fmt_count(row['n_real'])} rows)"
         for _, row in small.iterrows()
     )
     if allowed:

@@ -18,12 +18,12 @@ st.set_page_config(page_title="MCRAGE: fairness audit of EHR tables", page_icon=
 state.init()
 
 pages = [
-    st.Page("pages/data.py", title="1 · Data", icon=":material/upload_file:", default=True),
-    st.Page("pages/imbalance.py", title="2 · Imbalance", icon=":material/bar_chart:"),
-    st.Page("pages/train.py", title="3 · Train", icon=":material/model_training:"),
-    st.Page("pages/compare.py", title="4 · Compare", icon=":material/compare:"),
-    st.Page("pages/results.py", title="5 · Results", icon=":material/balance:"),
-    st.Page("pages/report.py", title="6 · Report", icon=":material/download:"),
+    st.Page("app_pages/data.py", title="1 · Data", icon=":material/upload_file:", default=True),
+    st.Page("app_pages/imbalance.py", title="2 · Imbalance", icon=":material/bar_chart:"),
+    st.Page("app_pages/train.py", title="3 · Train", icon=":material/model_training:"),
+    st.Page("app_pages/compare.py", title="4 · Compare", icon=":material/compare:"),
+    st.Page("app_pages/results.py", title="5 · Results", icon=":material/balance:"),
+    st.Page("app_pages/report.py", title="6 · Report", icon=":material/download:"),
 ]
 navigation = st.navigation(pages)
 sidebar()

@@ -1,9 +1,11 @@
 """Session-state keys and their defaults, in one place.
 
 Everything a browser session knows lives in ``st.session_state`` under the keys below,
-so one session never sees another session's data. The only thing that outlives a
-session is the owner token, kept in the URL (``?session=...``) so that a page refresh
-or a new tab with the same address still lists the session's runs.
+so one session never sees another session's data. The owner token is kept in the URL
+(``?session=...``) so that a page refresh or a new tab with the same address still lists
+the session's runs; the loaded table and the choices about it are kept in the run store
+under that token (:meth:`~mcrage_core.runs.RunRegistry.save_session_table`), so that a
+refresh restores them too. Only the same token leads back to them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from mcrage_core.presentation import fmt_count
 from mcrage_core.runs import RunRegistry
 
 T = TypeVar("T")
@@ -22,6 +25,7 @@ T = TypeVar("T")
 # --- identity
 OWNER = "mcrage_owner"  # str: owner token of this browser session (runs are listed by it)
 OWNER_QUERY_PARAM = "session"
+RESTORE_CHECKED = "mcrage_restore_checked"  # bool: the kept table was looked for once
 
 # --- the loaded table (raw, as load_table returned it)
 DATA = "mcrage_data"  # pandas.DataFrame | None
@@ -65,18 +69,45 @@ _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 def init() -> None:
-    """Set missing keys to their defaults and establish the session's owner token."""
+    """Set missing keys to their defaults, establish the session's owner token and, on a
+    session's first run, restore the table it kept (after a page refresh)."""
     for key, factory in _DEFAULTS.items():
         if key not in st.session_state:
             st.session_state[key] = factory()
+    from_url = False
     if OWNER not in st.session_state:
-        from_url = st.query_params.get(OWNER_QUERY_PARAM)
-        if isinstance(from_url, str) and _TOKEN_RE.match(from_url):
-            st.session_state[OWNER] = from_url
+        token = st.query_params.get(OWNER_QUERY_PARAM)
+        if isinstance(token, str) and _TOKEN_RE.match(token):
+            st.session_state[OWNER] = token
+            from_url = True
         else:
             st.session_state[OWNER] = secrets.token_urlsafe(18)
     if st.query_params.get(OWNER_QUERY_PARAM) != st.session_state[OWNER]:
         st.query_params[OWNER_QUERY_PARAM] = st.session_state[OWNER]
+    if not st.session_state.get(RESTORE_CHECKED):
+        st.session_state[RESTORE_CHECKED] = True
+        if from_url and not has_table():
+            _restore()
+
+
+def _restore() -> None:
+    """Bring back the table and choices this owner token kept (nothing if none)."""
+    try:
+        saved = registry().load_session(owner())
+    except Exception:  # noqa: BLE001 - a damaged store never blocks the app
+        return
+    if saved is None or saved.data is None:
+        return
+    st.session_state[DATA] = saved.data
+    st.session_state[DATA_NAME] = saved.name or "table"
+    st.session_state[DATA_VERSION] = secrets.token_hex(8)
+    st.session_state[MEMO] = {}
+    choices = saved.settings.get("choices")
+    if isinstance(choices, dict):
+        st.session_state[CHOICES] = {k: choices.get(k, v) for k, v in DEFAULT_CHOICES.items()}
+    small = saved.settings.get("small_cell")
+    if isinstance(small, int) and small >= 1:
+        st.session_state[SMALL_CELL] = small
 
 
 def owner() -> str:
@@ -89,13 +120,56 @@ def registry() -> RunRegistry:
 
 
 def set_table(df: Any, name: str) -> None:
-    """Make ``df`` the session's table: forget choices and derived results of the old one."""
+    """Make ``df`` the session's table: forget choices and derived results of the old one,
+    and keep the table for page refreshes."""
     st.session_state[DATA] = df
     st.session_state[DATA_NAME] = name
     st.session_state[DATA_VERSION] = secrets.token_hex(8)
     st.session_state[LOAD_ERROR] = None
     st.session_state[CHOICES] = dict(DEFAULT_CHOICES)
     st.session_state[MEMO] = {}
+    _keep(lambda reg: reg.save_session_table(owner(), df, name))
+    _keep_settings()
+
+
+def set_choices(choices: dict[str, Any]) -> None:
+    """The user's choices about the table (roles, age bands), kept for page refreshes."""
+    st.session_state[CHOICES] = dict(choices)
+    _keep_settings()
+
+
+def set_small_cell(n: int) -> None:
+    """The small-cell threshold of the imbalance audit, kept for page refreshes."""
+    st.session_state[SMALL_CELL] = int(n)
+    _keep_settings()
+
+
+def select_run(run_id: str | None) -> None:
+    """Make ``run_id`` the selected run. If that changes anything, the script runs again so
+    that everything drawn before this call (the sidebar) shows the new selection."""
+    if st.session_state.get(CURRENT_RUN) != run_id:
+        st.session_state[CURRENT_RUN] = run_id
+        st.rerun()
+
+
+def _keep_settings() -> None:
+    settings = {"choices": st.session_state[CHOICES], "small_cell": st.session_state[SMALL_CELL]}
+    _keep(lambda reg: reg.save_session_settings(owner(), settings))
+
+
+def _keep(write: Callable[[RunRegistry], None]) -> None:
+    """Write to the session store; a failure (full disk, odd column types) is reported but
+    never loses the table the session holds in memory."""
+    try:
+        write(registry())
+    except Exception as exc:  # noqa: BLE001 - keeping a copy is a convenience, not a must
+        rows = st.session_state.get(DATA)
+        size = "" if rows is None else f" ({fmt_count(len(rows))} rows)"
+        st.toast(
+            f"The table{size} could not be kept for page refreshes ({type(exc).__name__}); "
+            "it stays loaded in this tab.",
+            icon=":material/warning:",
+        )
 
 
 def has_table() -> bool:

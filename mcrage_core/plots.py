@@ -4,6 +4,12 @@ Every builder returns a :class:`plotly.graph_objects.Figure` with a plain-langua
 title, labelled axes and hover text that says what a number means and how many people
 it rests on. Nothing here draws HTML by hand.
 
+Layout rules shared by every figure (see :func:`_finish`): titles are wrapped to
+:data:`TITLE_WIDTH` characters per line and the top margin grows with the number of
+title lines (and subplot titles), so a title is never cut off or drawn over the plot;
+legends sit beside the plot, below the title. Groups are shown in the order of
+:func:`mcrage_core.presentation.sort_groups` (age bands by their lower bound).
+
 Examples
 --------
 >>> fig = metric_bars_by_group(results, metric="f1")  # doctest: +SKIP
@@ -12,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +27,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mcrage_core.errors import ConfigError
+from mcrage_core.presentation import fmt_count, fmt_pct, group_sort_key, sort_groups
 from mcrage_core.results import (
     DISPARITY_LABELS,
     METRIC_LABELS,
@@ -37,6 +45,8 @@ __all__ = [
     "projection_2d",
     "loss_curve",
     "STRATEGY_COLORS",
+    "TITLE_WIDTH",
+    "wrap_title",
 ]
 
 STRATEGY_COLORS: dict[str, str] = {
@@ -49,7 +59,53 @@ STRATEGY_COLORS: dict[str, str] = {
 }
 _REAL = "#1f77b4"
 _SYNTH = "#2ca02c"
-_LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 70, "b": 60}}
+
+TITLE_WIDTH = 56
+"""Most characters per title line: fits a figure in half of a dashboard page."""
+_TITLE_FONT = 16
+_LINE_PX = 22  # height of one title line at _TITLE_FONT
+_SUBPLOT_TITLE_PX = 26  # room for the subplot titles between the title and the plots
+_AXIS_TITLE_WIDTH = 40
+
+
+def wrap_title(text: str, width: int = TITLE_WIDTH) -> list[str]:
+    """``text`` as lines of at most ``width`` characters (words are not split)."""
+    return textwrap.wrap(str(text), width, break_long_words=False) or [""]
+
+
+def _finish(fig: go.Figure, title: str, *, subplot_titles: bool = False, **layout: Any) -> None:
+    """Apply the shared layout: wrapped title in a top margin tall enough for it, white
+    template, legend beside the plot (never over the title)."""
+    lines = wrap_title(title)
+    top = 24 + _LINE_PX * len(lines) + (_SUBPLOT_TITLE_PX if subplot_titles else 0)
+    for axis in ("xaxis_title", "yaxis_title"):  # long axis titles are cut off too
+        if isinstance(layout.get(axis), str):
+            layout[axis] = "<br>".join(wrap_title(layout[axis], _AXIS_TITLE_WIDTH))
+    fig.update_layout(
+        title={
+            "text": "<br>".join(lines),
+            "x": 0.01,
+            "xref": "container",
+            "xanchor": "left",
+            "y": 1.0,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 12},
+            "font": {"size": _TITLE_FONT},
+        },
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": top, "b": 60},
+        legend={"yanchor": "top", "y": 1.0, "x": 1.02, "xanchor": "left"},
+        **layout,
+    )
+
+
+def _by_group(frame: pd.DataFrame, column: str = "group") -> pd.DataFrame:
+    """Rows in group display order (``'<30'`` before ``'30-44'``; missing last)."""
+    if frame.empty:
+        return frame
+    order = sorted(range(len(frame)), key=lambda i: group_sort_key(frame[column].iloc[i]))
+    return frame.iloc[order]
 
 
 def _frame(data: pd.DataFrame | Iterable[Mapping[str, Any]] | None, what: str) -> pd.DataFrame:
@@ -73,7 +129,7 @@ def _pick_attribute(frame: pd.DataFrame, attribute: str | None) -> str:
 
 
 def _pct(v: float) -> str:
-    return "n/a" if v is None or not np.isfinite(v) else f"{100 * v:.1f} %"
+    return fmt_pct(v, 1)
 
 
 # --------------------------------------------------------------------------- imbalance
@@ -88,11 +144,11 @@ def group_counts_bar(
     """
     frame = _frame(groups, "group table")
     attribute = _pick_attribute(frame, attribute)
-    sub = frame[frame["attribute"].astype(str) == attribute]
+    sub = _by_group(frame[frame["attribute"].astype(str) == attribute])
     small = sub["small_cell"].astype(bool).to_numpy()
     colors = np.where(small, "#d62728", _REAL)
     hover = [
-        f"<b>{g}</b><br>{int(n):,} patients ({_pct(s)} of the table)"
+        f"<b>{g}</b><br>{fmt_count(n)} patients ({_pct(s)} of the table)"
         + ("<br><b>Small group</b>: numbers for it are unreliable" if sm else "")
         for g, n, s, sm in zip(sub["group"], sub["n"], sub["share"], small, strict=True)
     ]
@@ -101,19 +157,19 @@ def group_counts_bar(
             x=sub["group"].astype(str),
             y=sub["n"],
             marker_color=colors,
-            text=[f"{int(n):,}" for n in sub["n"]],
+            text=[fmt_count(n) for n in sub["n"]],
             textposition="outside",
             hovertext=hover,
             hoverinfo="text",
             name="patients",
         )
     )
-    fig.update_layout(
-        title=f"Patients per {attribute} group (red: fewer than the small-group limit)",
+    _finish(
+        fig,
+        f"Patients per {attribute} group (red: fewer than the small-group limit)",
         xaxis_title=attribute,
         yaxis_title="Number of patients",
         showlegend=False,
-        **_LAYOUT,
     )
     return fig
 
@@ -127,13 +183,13 @@ def prevalence_with_ci(
     """Share of patients with the outcome per group, with 95 % Wilson intervals."""
     frame = _frame(groups, "group table")
     attribute = _pick_attribute(frame, attribute)
-    sub = frame[frame["attribute"].astype(str) == attribute]
+    sub = _by_group(frame[frame["attribute"].astype(str) == attribute])
     rate = sub["outcome_rate"].astype(float).to_numpy()
     low = sub["ci_low"].astype(float).to_numpy()
     high = sub["ci_high"].astype(float).to_numpy()
     hover = [
         f"<b>{g}</b><br>{_pct(r)} have the {outcome_label}<br>"
-        f"95 % interval {_pct(lo)} to {_pct(hi)}<br>based on {int(n):,} patients"
+        f"95 % interval {_pct(lo)} to {_pct(hi)}<br>based on {fmt_count(n)} patients"
         for g, r, lo, hi, n in zip(sub["group"], rate, low, high, sub["n"], strict=True)
     ]
     fig = go.Figure(
@@ -152,13 +208,13 @@ def prevalence_with_ci(
             hoverinfo="text",
         )
     )
-    fig.update_layout(
-        title=f"How often the {outcome_label} occurs, by {attribute} (with 95 % interval)",
+    _finish(
+        fig,
+        f"How often the {outcome_label} occurs, by {attribute} (with 95 % interval)",
         xaxis_title=attribute,
         yaxis_title=f"Share with the {outcome_label}",
         yaxis_tickformat=".0%",
         showlegend=False,
-        **_LAYOUT,
     )
     return fig
 
@@ -194,12 +250,13 @@ def intersection_heatmap(
     counts = frame.pivot_table(
         index=rows, columns=columns, values="n", aggfunc="sum", observed=True
     )
+    pivot = pivot.reindex(index=sort_groups(pivot.index), columns=sort_groups(pivot.columns))
     counts = counts.reindex(index=pivot.index, columns=pivot.columns)
     z = pivot.to_numpy(dtype=float)
     n = counts.to_numpy(dtype=float)
     text = [
         [
-            ("" if not np.isfinite(v) else (f"{int(v):,}" if value == "n" else f"{100 * v:.0f} %"))
+            ("" if not np.isfinite(v) else (fmt_count(v) if value == "n" else fmt_pct(v, 0)))
             for v in row
         ]
         for row in z
@@ -207,7 +264,7 @@ def intersection_heatmap(
     hover = [
         [
             f"{rows} = {r}<br>{columns} = {c}<br>"
-            + (f"{int(nn):,} patients" if np.isfinite(nn) else "no patients")
+            + (f"{fmt_count(nn)} patients" if np.isfinite(nn) else "no patients")
             + ("" if value == "n" or not np.isfinite(v) else f"<br>{_pct(v)} with the outcome")
             for c, v, nn in zip(pivot.columns, zrow, nrow, strict=True)
         ]
@@ -227,11 +284,11 @@ def intersection_heatmap(
         )
     )
     what = "Patients" if value == "n" else "Outcome rate"
-    fig.update_layout(
-        title=f"{what} per {rows} × {columns} ({agg} over other attributes)",
+    _finish(
+        fig,
+        f"{what} per {rows} × {columns} ({agg} over other attributes)",
         xaxis_title=columns,
         yaxis_title=rows,
-        **_LAYOUT,
     )
     return fig
 
@@ -264,14 +321,14 @@ def metric_bars_by_group(
     labels = _labels(results)
     fig = go.Figure()
     for strategy in strategies or results.strategies:
-        s = sub[sub["strategy"] == strategy]
+        s = _by_group(sub[sub["strategy"] == strategy])
         if s.empty:
             continue
         value = s["value"].to_numpy(float)
         hover = [
             f"<b>{labels.get(strategy, strategy)}</b><br>{attribute} = {g}<br>"
             f"{METRIC_LABELS[metric]}: {v:.3f} (95 % interval {lo:.3f} to {hi:.3f})<br>"
-            f"{int(n):,} test patients"
+            f"{fmt_count(n)} test patients"
             + (f"<br>change against the baseline: {d:+.3f}" if np.isfinite(d) else "")
             + ("<br><b>Small group</b>: too few patients to trust" if sm else "")
             for g, v, lo, hi, n, d, sm in zip(
@@ -287,7 +344,7 @@ def metric_bars_by_group(
         ]
         fig.add_bar(
             name=labels.get(strategy, strategy),
-            x=[f"{g} (n={int(n)})" for g, n in zip(s["group"], s["n"], strict=True)],
+            x=[f"{g} (n={fmt_count(n)})" for g, n in zip(s["group"], s["n"], strict=True)],
             y=value,
             marker_color=STRATEGY_COLORS.get(strategy),
             marker_pattern_shape=["/" if sm else "" for sm in s["small"]],
@@ -300,14 +357,14 @@ def metric_bars_by_group(
             hovertext=hover,
             hoverinfo="text",
         )
-    fig.update_layout(
+    _finish(
+        fig,
+        f"{METRIC_LABELS[metric]} by {attribute}, for each strategy (bars: 95 % interval)",
         barmode="group",
-        title=f"{METRIC_LABELS[metric]} by {attribute}, for each strategy (bars: 95 % interval)",
         xaxis_title=f"{attribute} (n = test patients; hatched = small group)",
         yaxis_title=METRIC_LABELS[metric],
         yaxis_range=[0, 1.05],
         legend_title="Strategy",
-        **_LAYOUT,
     )
     return fig
 
@@ -390,13 +447,13 @@ def disparity_before_after(
         fig.add_vline(x=0, line_color="#333", line_width=1, row=1, col=col)
         fig.update_xaxes(title_text="change vs baseline", row=1, col=col)
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(
-        title=(
-            f"Fairness by {attribute}: change against the baseline model "
-            "(green = better, red = worse; bars: 95 % interval)"
-        ),
-        height=max(320, 70 * d["strategy"].nunique() + 160),
-        **_LAYOUT,
+    fig.update_annotations(font_size=13)  # the subplot titles
+    _finish(
+        fig,
+        f"Fairness by {attribute}: change against the baseline model "
+        "(green = better, red = worse; bars: 95 % interval)",
+        subplot_titles=True,
+        height=max(340, 70 * d["strategy"].nunique() + 200),
     )
     return fig
 
@@ -435,8 +492,10 @@ def column_overlay(
         for vals, name, color in ((r, "real", _REAL), (s, "synthetic", _SYNTH)):
             fig.add_histogram(
                 x=vals.dropna(),
-                name=f"{name} (n={vals.notna().sum():,}, {vals.isna().mean():.0%} missing)",
+                name=f"{name} (n={fmt_count(vals.notna().sum())}, "
+                f"{fmt_pct(vals.isna().mean(), 0)} missing)",
                 histnorm="probability",
+                hovertemplate="%{x}: %{y:.1%} of " + name + " rows<extra></extra>",
                 marker_color=color,
                 opacity=0.6,
                 xbins=xbins,
@@ -445,7 +504,7 @@ def column_overlay(
     else:
         rc = r.astype(object).where(r.notna(), "(missing)").astype(str).value_counts(normalize=True)
         sc = s.astype(object).where(s.notna(), "(missing)").astype(str).value_counts(normalize=True)
-        cats = list(dict.fromkeys([*rc.index, *sc.index]))
+        cats = sort_groups(dict.fromkeys([*rc.index, *sc.index]))
         for counts, name, color in ((rc, "real", _REAL), (sc, "synthetic", _SYNTH)):
             fig.add_bar(
                 x=cats,
@@ -456,12 +515,12 @@ def column_overlay(
             )
         fig.update_layout(barmode="group", yaxis_tickformat=".0%")
     where = f" ({by} = {group})" if by is not None and group is not None else ""
-    fig.update_layout(
-        title=f"{column}: real versus synthetic patients{where}",
+    _finish(
+        fig,
+        f"{column}: real versus synthetic patients{where}",
         xaxis_title=column,
         yaxis_title="Share of rows",
         legend_title="Rows",
-        **_LAYOUT,
     )
     return fig
 
@@ -511,10 +570,7 @@ def correlation_difference_heatmap(
             colorbar={"title": "synthetic − real"},
         )
     )
-    fig.update_layout(
-        title="How well column relationships are kept (0 = same correlation as real data)",
-        **_LAYOUT,
-    )
+    _finish(fig, "How well column relationships are kept (0 = same correlation as real data)")
     return fig
 
 
@@ -553,16 +609,16 @@ def projection_2d(
             x=pts[:, 0],
             y=pts[:, 1],
             mode="markers",
-            name=f"{name} ({len(pts):,} rows)",
+            name=f"{name} ({fmt_count(len(pts))} rows)",
             marker={"color": color, "size": 4, "opacity": 0.5},
             hoverinfo="skip",
         )
-    fig.update_layout(
-        title="Real and synthetic patients on a 2-D map (overlap = similar patients)",
-        xaxis_title=f"Component 1 ({var[0]:.0%} of the variation)",
-        yaxis_title=f"Component 2 ({var[1]:.0%} of the variation)",
+    _finish(
+        fig,
+        "Real and synthetic patients on a 2-D map (overlap = similar patients)",
+        xaxis_title=f"Component 1 ({fmt_pct(var[0], 0)} of the variation)",
+        yaxis_title=f"Component 2 ({fmt_pct(var[1], 0)} of the variation)",
         legend_title="Rows",
-        **_LAYOUT,
     )
     return fig
 
@@ -582,11 +638,11 @@ def loss_curve(history: pd.DataFrame | Iterable[Mapping[str, Any]]) -> go.Figure
             name="loss",
         )
     )
-    fig.update_layout(
-        title="Diffusion model training: loss per step (it should fall, then level off)",
+    _finish(
+        fig,
+        "Diffusion model training: loss per step (it should fall, then level off)",
         xaxis_title="Training step",
         yaxis_title="Loss",
         showlegend=False,
-        **_LAYOUT,
     )
     return fig

@@ -18,6 +18,8 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import math
 import os
@@ -39,6 +41,10 @@ from mcrage_core.errors import ConfigError, DataError
 __all__ = [
     "RunStatus",
     "RunKind",
+    "ErrorKind",
+    "RETRYABLE_ERROR_KINDS",
+    "classify_failure",
+    "SavedSession",
     "ArtefactName",
     "RunRecord",
     "RunRegistry",
@@ -58,6 +64,29 @@ ArtefactName = Literal[
     "input", "params", "progress", "log", "results", "report", "synthetic", "augmented", "model"
 ]
 
+ErrorKind = Literal[
+    "interrupted", "out_of_memory", "disk_full", "cancelled", "invalid_input", "internal"
+]
+"""Why a run ended without success.
+
+``interrupted`` (the worker was killed, crashed or could not start), ``out_of_memory``,
+``disk_full`` and ``cancelled`` are interruptions: running the same settings again can
+succeed, so such a run can be resumed from its last checkpoint. ``invalid_input`` (the
+settings or the table cannot be used: a :class:`~mcrage_core.errors.MCRAGEError`) and
+``internal`` (a bug) fail the same way every time, so resuming is refused.
+"""
+RETRYABLE_ERROR_KINDS: frozenset[str] = frozenset(
+    {"interrupted", "out_of_memory", "disk_full", "cancelled"}
+)
+_ERROR_KINDS: tuple[str, ...] = (
+    "interrupted",
+    "out_of_memory",
+    "disk_full",
+    "cancelled",
+    "invalid_input",
+    "internal",
+)
+
 ACTIVE_STATUSES: tuple[RunStatus, ...] = ("queued", "running")
 FINAL_STATUSES: tuple[RunStatus, ...] = ("succeeded", "failed", "cancelled")
 _KINDS: tuple[str, ...] = ("audit", "train")
@@ -74,6 +103,9 @@ ARTEFACT_FILES: dict[str, str] = {
     "model": "model",
 }
 CANCEL_FILE = "CANCEL"
+SESSIONS_DIR = "sessions"
+_SESSION_FILE = "session.json"
+_SESSION_FORMAT = "mcrage-session/1"
 
 DEAD_WORKER_REASON = (
     "the training process stopped unexpectedly (killed or crashed); "
@@ -96,7 +128,8 @@ CREATE TABLE IF NOT EXISTS runs (
     pid INTEGER,
     error TEXT,
     progress TEXT,
-    attempt INTEGER NOT NULL DEFAULT 0
+    attempt INTEGER NOT NULL DEFAULT 0,
+    error_kind TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_owner ON runs(owner, created);
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
@@ -190,6 +223,8 @@ class RunRecord:
         0 for the first attempt, +1 per resume.
     run_dir
         The folder with the run's artefacts.
+    error_kind
+        Why a failed or cancelled run stopped (see :data:`ErrorKind`); ``None`` otherwise.
     """
 
     id: str
@@ -206,6 +241,7 @@ class RunRecord:
     progress: dict[str, Any] | None
     attempt: int
     run_dir: Path = field(repr=False)
+    error_kind: str | None = None
 
     @property
     def is_active(self) -> bool:
@@ -213,12 +249,32 @@ class RunRecord:
         return self.status in ACTIVE_STATUSES
 
     @property
-    def duration_s(self) -> float | None:
-        """Seconds from start to finish (or to now while it runs); ``None`` if not started."""
+    def can_resume(self) -> bool:
+        """Whether resuming can help: the run was cancelled or interrupted (killed, out of
+        memory, disk full), not stopped by its settings, its data or a bug."""
+        if self.status == "cancelled":
+            return True
+        return self.status == "failed" and self.error_kind in RETRYABLE_ERROR_KINDS
+
+    @property
+    def log_path(self) -> Path:
+        """Full path of the worker's log (``worker.log``), to send with a problem report."""
+        return (self.run_dir / ARTEFACT_FILES["log"]).resolve()
+
+    def duration_at(self, now: float | None = None) -> float | None:
+        """Seconds from start to finish, or to ``now`` (default: the current time) while the
+        run has not finished; ``None`` if it never started. The one definition of a run's
+        duration: pass the same ``now`` to every place that shows it."""
         if self.started is None:
             return None
-        end = self.finished if self.finished is not None else time.time()
-        return max(0.0, end - self.started)
+        if self.finished is not None:
+            return max(0.0, self.finished - self.started)
+        return max(0.0, (time.time() if now is None else now) - self.started)
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start to finish (or to now while it runs); ``None`` if not started."""
+        return self.duration_at()
 
     def artefact(self, name: ArtefactName) -> Path | None:
         """Path of an artefact of this run if it exists, else ``None``."""
@@ -242,8 +298,33 @@ class RunRecord:
             "duration_s": self.duration_s,
             "attempt": self.attempt,
             "error": self.error,
+            "error_kind": self.error_kind,
+            "can_resume": self.can_resume,
             "params": self.params,
         }
+
+
+@dataclass(frozen=True)
+class SavedSession:
+    """What a browser session keeps between page loads (see
+    :meth:`RunRegistry.save_session_table`).
+
+    Attributes
+    ----------
+    name
+        Display name of the table (its file name), ``None`` without a table.
+    data
+        The table as it was loaded, ``None`` if none was kept (or it cannot be read).
+    settings
+        The session's choices about the table (JSON object; empty if none).
+    updated
+        Unix time of the last change.
+    """
+
+    name: str | None
+    data: pd.DataFrame | None
+    settings: dict[str, Any]
+    updated: float
 
 
 # --------------------------------------------------------------------------- registry
@@ -310,6 +391,7 @@ class RunRegistry:
                 con.execute("PRAGMA journal_mode = WAL")
             con.execute("PRAGMA synchronous = NORMAL")
             con.executescript(_SCHEMA)
+            _migrate(con)
             if write:
                 con.execute("BEGIN IMMEDIATE")
                 try:
@@ -340,6 +422,7 @@ class RunRegistry:
             progress=json.loads(row["progress"]) if row["progress"] else None,
             attempt=int(row["attempt"]),
             run_dir=self.runs_dir / row["id"],
+            error_kind=row["error_kind"],
         )
 
     # ------------------------------------------------------------------ starting
@@ -422,13 +505,19 @@ class RunRegistry:
                     pid = self._spawn(run_id)
                 except OSError as exc:
                     con.execute(
-                        "UPDATE runs SET status = 'failed', finished = ?, error = ? WHERE id = ?",
-                        (time.time(), f"could not start the training process ({exc})", run_id),
+                        "UPDATE runs SET status = 'failed', finished = ?, error = ?, "
+                        "error_kind = 'interrupted' WHERE id = ?",
+                        (
+                            time.time(),
+                            f"could not start the training process ({exc}); "
+                            "you can resume it when the computer has resources to spare",
+                            run_id,
+                        ),
                     )
                     continue
                 con.execute(
                     "UPDATE runs SET status = 'running', started = COALESCE(started, ?), "
-                    "pid = ?, finished = NULL, error = NULL WHERE id = ?",
+                    "pid = ?, finished = NULL, error = NULL, error_kind = NULL WHERE id = ?",
                     (time.time(), pid, run_id),
                 )
                 started.append(run_id)
@@ -543,8 +632,8 @@ class RunRegistry:
             with self._connect(write=True) as con:
                 for run_id in dead:
                     cur = con.execute(
-                        "UPDATE runs SET status = 'failed', finished = ?, pid = NULL, error = ? "
-                        "WHERE id = ? AND status = 'running'",
+                        "UPDATE runs SET status = 'failed', finished = ?, pid = NULL, error = ?, "
+                        "error_kind = 'interrupted' WHERE id = ? AND status = 'running'",
                         (now, DEAD_WORKER_REASON, run_id),
                     )
                     if cur.rowcount:
@@ -559,8 +648,8 @@ class RunRegistry:
         if record.status == "queued":
             with self._connect(write=True) as con:
                 con.execute(
-                    "UPDATE runs SET status = 'cancelled', finished = ? "
-                    "WHERE id = ? AND status = 'queued'",
+                    "UPDATE runs SET status = 'cancelled', finished = ?, "
+                    "error_kind = 'cancelled' WHERE id = ? AND status = 'queued'",
                     (time.time(), run_id),
                 )
         elif record.status == "running":
@@ -568,18 +657,32 @@ class RunRegistry:
         return self.get(run_id)
 
     def resume(self, run_id: str, *, owner: str) -> RunRecord:
-        """Start a failed or cancelled run again, continuing from its last checkpoint."""
+        """Start a cancelled or interrupted run again, continuing from its last checkpoint.
+
+        Raises
+        ------
+        ConfigError
+            If the run is not finished, or failed for a reason that would repeat (its
+            settings or data cannot be used, or an internal error): see
+            :attr:`RunRecord.can_resume`.
+        """
         record = self._owned(run_id, owner, "resume")
         if record.status not in ("failed", "cancelled"):
             raise ConfigError(
                 f"run {run_id} is {record.status}; only failed or cancelled runs can be resumed"
+            )
+        if not record.can_resume:
+            raise ConfigError(
+                f"run {run_id} failed because of its settings, its data or an internal error, "
+                "so resuming it would fail the same way; fix the problem named in its error "
+                "and start a new run"
             )
         with contextlib.suppress(FileNotFoundError):
             (record.run_dir / CANCEL_FILE).unlink()
         with self._connect(write=True) as con:
             con.execute(
                 "UPDATE runs SET status = 'queued', finished = NULL, error = NULL, pid = NULL, "
-                "attempt = attempt + 1 WHERE id = ?",
+                "error_kind = NULL, attempt = attempt + 1 WHERE id = ?",
                 (run_id,),
             )
         self.dispatch()
@@ -602,6 +705,90 @@ class RunRegistry:
             )
         return record
 
+    # ------------------------------------------------------------------ session tables
+
+    def session_dir(self, owner: str) -> Path:
+        """The private folder of one browser session (named by a hash of its owner token,
+        so the folder name reveals nothing and only that token leads to it)."""
+        _check_owner(owner)
+        digest = hashlib.sha256(owner.encode("utf-8")).hexdigest()[:40]
+        return self.root / SESSIONS_DIR / digest
+
+    def save_session_table(self, owner: str, data: pd.DataFrame, name: str) -> None:
+        """Keep the session's loaded table (Parquet) and its display name, so that a page
+        refresh restores it. Written atomically: a reader sees the old or the new table."""
+        folder = self._session_folder(owner)
+        table_file = f"table-{secrets.token_hex(6)}.parquet"
+        _write_parquet(data, folder / table_file)
+        meta = self._read_session_meta(folder)
+        meta.update({"table": table_file, "name": str(name), "updated": time.time()})
+        atomic_write_json(folder / _SESSION_FILE, meta)
+        for old in folder.glob("table-*.parquet"):
+            if old.name != table_file:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+
+    def save_session_settings(self, owner: str, settings: Mapping[str, Any]) -> None:
+        """Keep the session's choices about its table (a JSON object)."""
+        try:
+            payload = json.loads(json.dumps(_json_safe(dict(settings)), allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"the session's settings cannot be saved as JSON ({exc})") from None
+        folder = self._session_folder(owner)
+        meta = self._read_session_meta(folder)
+        meta.update({"settings": payload, "updated": time.time()})
+        atomic_write_json(folder / _SESSION_FILE, meta)
+
+    def load_session(self, owner: str) -> SavedSession | None:
+        """The table and settings kept for ``owner``, or ``None`` if there are none (or
+        they cannot be read)."""
+        folder = self.session_dir(owner)
+        meta = self._read_session_meta(folder)
+        if not meta.get("table") and not meta.get("settings"):
+            return None
+        data: pd.DataFrame | None = None
+        table = meta.get("table")
+        if isinstance(table, str) and re.fullmatch(r"table-[0-9a-f]{12}\.parquet", table):
+            try:
+                data = pd.read_parquet(folder / table)
+            except (OSError, ValueError, ImportError):
+                data = None
+        settings = meta.get("settings")
+        name = meta.get("name")
+        return SavedSession(
+            name=str(name) if data is not None and name is not None else None,
+            data=data,
+            settings=dict(settings) if isinstance(settings, Mapping) else {},
+            updated=float(meta.get("updated") or 0.0),
+        )
+
+    def forget_session(self, owner: str) -> None:
+        """Delete the table and settings kept for ``owner``."""
+        folder = self.session_dir(owner)
+        if not folder.is_dir():
+            return
+        for path in folder.iterdir():
+            with contextlib.suppress(OSError):
+                path.unlink()
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+    def _session_folder(self, owner: str) -> Path:
+        folder = self.session_dir(owner)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return folder
+
+    @staticmethod
+    def _read_session_meta(folder: Path) -> dict[str, Any]:
+        try:
+            meta = json.loads((folder / _SESSION_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {"format": _SESSION_FORMAT}
+        if not isinstance(meta, dict) or meta.get("format") != _SESSION_FORMAT:
+            return {"format": _SESSION_FORMAT}
+        return meta
+
     # ------------------------------------------------------------------ worker side
 
     def cancel_requested(self, run_id: str) -> bool:
@@ -622,14 +809,36 @@ class RunRegistry:
         status: Literal["succeeded", "failed", "cancelled"],
         *,
         error: str | None = None,
+        error_kind: ErrorKind | None = None,
     ) -> None:
-        """Record the end of a run (the worker calls this just before it exits)."""
+        """Record the end of a run (the worker calls this just before it exits).
+
+        ``error_kind`` says whether a failure was an interruption (resumable) or would
+        repeat (see :data:`ErrorKind`). When it is not given, it is derived from the
+        exception being handled by the caller (the worker calls ``finish`` inside its
+        ``except`` blocks; :func:`classify_failure`), else from the status and the error.
+        """
         if status not in FINAL_STATUSES:
             raise ConfigError(f"a run cannot finish with status {status!r}")
+        if error_kind is not None and error_kind not in _ERROR_KINDS:
+            raise ConfigError(
+                f"unknown error kind {error_kind!r}; choose one of {', '.join(_ERROR_KINDS)}"
+            )
+        if status == "succeeded":
+            error_kind = None
+        elif error_kind is None:
+            handled = sys.exc_info()[1]
+            if status == "cancelled":
+                error_kind = "cancelled"
+            elif handled is not None:
+                error_kind = classify_failure(handled)
+            else:
+                error_kind = _kind_from_text(status, error)
         with self._connect(write=True) as con:
             con.execute(
-                "UPDATE runs SET status = ?, finished = ?, error = ?, pid = NULL WHERE id = ?",
-                (status, time.time(), error, run_id),
+                "UPDATE runs SET status = ?, finished = ?, error = ?, error_kind = ?, pid = NULL "
+                "WHERE id = ?",
+                (status, time.time(), error, error_kind, run_id),
             )
 
 
@@ -652,6 +861,90 @@ def _check_id(run_id: str) -> str:
 def _check_owner(owner: str) -> None:
     if not isinstance(owner, str) or not owner.strip():
         raise ConfigError("a run needs an owner (the session or user token); none was given")
+
+
+def classify_failure(exc: BaseException) -> ErrorKind:
+    """Whether an exception that ended a run is an interruption or would repeat.
+
+    Out of memory and a full disk (anywhere in the exception's cause chain) and a
+    cancel or interrupt signal are interruptions; any other
+    :class:`~mcrage_core.errors.MCRAGEError` means the settings or the data cannot be
+    used (``"invalid_input"``); anything else is an internal error.
+    """
+    from mcrage_core.errors import MCRAGEError, TrainingCancelled
+
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 20:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    if isinstance(exc, TrainingCancelled):
+        return "cancelled"
+    for e in chain:
+        if isinstance(e, MemoryError) or "out of memory" in str(e).lower():
+            return "out_of_memory"
+        if isinstance(e, OSError) and e.errno in _DISK_ERRNOS:
+            return "disk_full"
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return "interrupted"
+    if isinstance(exc, MCRAGEError):
+        return "invalid_input"
+    return "internal"
+
+
+_DISK_ERRNOS = frozenset(
+    code for code in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG) if code
+)
+
+
+def _kind_from_text(status: str, error: str | None) -> ErrorKind | None:
+    """Best guess of the error kind from a recorded status and message (registries written
+    before error kinds existed, or a caller that gave none)."""
+    if status == "succeeded":
+        return None
+    if status == "cancelled":
+        return "cancelled"
+    text = (error or "").lower()
+    if (
+        not text
+        or error == DEAD_WORKER_REASON
+        or text.startswith(
+            ("the training process stopped unexpectedly", "could not start the training process")
+        )
+    ):
+        return "interrupted"
+    if "out of memory" in text:
+        return "out_of_memory"
+    if "disk is full" in text or "file-size limit" in text:
+        return "disk_full"
+    if text.startswith(("unexpected internal error", "a part of mcrage is missing")):
+        return "internal"
+    return "invalid_input"
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring a registry written by an older MCRAGE up to date (idempotent, safe when
+    several processes open it at once)."""
+    columns = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
+    if "error_kind" in columns:
+        return
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
+        if "error_kind" not in columns:
+            con.execute("ALTER TABLE runs ADD COLUMN error_kind TEXT")
+            rows = con.execute(
+                "SELECT id, status, error FROM runs WHERE status IN ('failed', 'cancelled')"
+            ).fetchall()
+            for row in rows:
+                con.execute(
+                    "UPDATE runs SET error_kind = ? WHERE id = ?",
+                    (_kind_from_text(row[1], row[2]), row[0]),
+                )
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _write_parquet(data: pd.DataFrame, path: Path) -> None:

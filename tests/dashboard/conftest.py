@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def support2_small_csv() -> bytes:
 
 
 def _upload(at: AppTest, name: str, content: bytes, mime: str = "text/csv") -> AppTest:
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     at.file_uploader(key="upload").set_value((name, content, mime))
     return at.run()
 
@@ -57,6 +58,17 @@ def _upload(at: AppTest, name: str, content: bytes, mime: str = "text/csv") -> A
 def upload() -> Callable[..., AppTest]:
     """``upload(at, name, content)``: put a file into the Data page's uploader and rerun."""
     return _upload
+
+
+def plain(markdown: str) -> str:
+    """Text of a markdown string whose punctuation was escaped (``\\_`` → ``_``)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+@pytest.fixture(name="plain")
+def plain_fixture() -> Callable[[str], str]:
+    """``plain(markdown)``: the text a user reads in an escaped markdown string."""
+    return plain
 
 
 def metric_values(at: AppTest) -> dict[str, str]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 
 def test_empty_state_points_to_training(app) -> None:
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("app_pages/compare.py").run()
     assert not app.exception
     assert any("Train" in str(p.label) for p in app.get("page_link"))
 
 
 def test_compare_a_group_and_a_column(results_app) -> None:
-    at = results_app.switch_page("pages/compare.py").run()
+    at = results_app.switch_page("app_pages/compare.py").run()
     assert not at.exception and not at.error
     assert len(at.get("plotly_chart")) == 3  # overlay, correlation difference, projection
     labels = {m.label for m in at.metric}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def test_empty_state_points_to_the_data_page(app) -> None:
-    app.switch_page("pages/imbalance.py").run()
+    app.switch_page("app_pages/imbalance.py").run()
     assert not app.exception
     assert any("No table is loaded" in i.value for i in app.info)
     assert any("Data" in str(p.label) for p in app.get("page_link"))
@@ -12,7 +12,7 @@ def test_empty_state_points_to_the_data_page(app) -> None:
 
 def test_charts_heatmap_and_small_cell_warnings(app, upload, support2_small_csv) -> None:
     upload(app, "small.csv", support2_small_csv)
-    app.switch_page("pages/imbalance.py").run()
+    app.switch_page("app_pages/imbalance.py").run()
     assert not app.exception
     charts = app.get("plotly_chart")
     # counts + prevalence for the chosen attribute, plus the intersection heatmap
@@ -33,7 +33,7 @@ def test_charts_heatmap_and_small_cell_warnings(app, upload, support2_small_csv)
 
 def test_small_cell_threshold_changes_the_warnings(app) -> None:
     app.button(key="sample_support2").click().run()
-    app.switch_page("pages/imbalance.py").run()
+    app.switch_page("app_pages/imbalance.py").run()
     assert not app.exception
     before = " ".join(w.value for w in app.warning)
     assert "Group race = asian" not in before  # 79 rows: above the default of 30

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 
 def test_empty_state_points_to_training(app) -> None:
-    app.switch_page("pages/report.py").run()
+    app.switch_page("app_pages/report.py").run()
     assert not app.exception
     assert any("Train" in str(p.label) for p in app.get("page_link"))
 
 
 def test_four_downloads(results_app) -> None:
-    at = results_app.switch_page("pages/report.py").run()
+    at = results_app.switch_page("app_pages/report.py").run()
     assert not at.exception and not at.error
     keys = {b.key for b in at.get("download_button")}
     assert keys == {

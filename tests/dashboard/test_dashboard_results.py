@@ -4,24 +4,24 @@ from __future__ import annotations
 
 
 def test_empty_state_points_to_training(app) -> None:
-    app.switch_page("pages/results.py").run()
+    app.switch_page("app_pages/results.py").run()
     assert not app.exception
     assert any("No finished run yet" in i.value for i in app.info)
     assert any("Train" in str(p.label) for p in app.get("page_link"))
 
 
 def test_results_of_a_finished_run(results_app) -> None:
-    at = results_app.switch_page("pages/results.py").run()
+    at = results_app.switch_page("app_pages/results.py").run()
     assert not at.exception
     assert not at.error
     summary = at.info[0].value
     assert len(summary) > 40  # a plain-language paragraph
     overall = at.dataframe[0].value
-    assert list(overall["strategy"])[0].startswith("No change")
+    assert list(overall["Strategy"])[0].startswith("No change")
     assert len(overall) == 3  # none, oversample, cddpm
     groups = at.dataframe[1].value
-    assert {"asian", "black", "hispanic", "other", "white"} <= set(groups["group"])
-    assert (groups["n (test rows)"] > 0).all()
+    assert {"asian", "black", "hispanic", "other", "white"} <= set(groups["Group"])
+    assert (groups["Test rows"].str.replace(",", "").astype(int) > 0).all()
     assert len(at.get("plotly_chart")) == 2
     at.radio(key="metric").set_value("auroc").run()
     assert not at.exception
@@ -36,7 +36,7 @@ def test_runs_of_another_session_stay_hidden(
     monkeypatch.setenv("MCRAGE_HOME", str(finished_home))
     stranger = new_app()
     stranger.query_params["session"] = "someone-else-entirely-42"
-    stranger.run().switch_page("pages/results.py").run()
+    stranger.run().switch_page("app_pages/results.py").run()
     assert any("No finished run yet" in i.value for i in stranger.info)
 
 
@@ -48,7 +48,7 @@ def test_a_shared_run_can_be_opened_by_id(results_app, new_app, finished_home, m
     run_id = registry.list_runs(None)[0].id
     stranger = new_app()
     stranger.query_params["session"] = "someone-else-entirely-43"
-    stranger.run().switch_page("pages/results.py").run()
+    stranger.run().switch_page("app_pages/results.py").run()
     stranger.text_input(key="shared_run_id").set_value(run_id).run()
     assert any("another session" in e.value for e in stranger.error)  # not shared yet
     registry.set_shared(run_id, True, owner=registry.get(run_id).owner)

@@ -6,23 +6,23 @@ import time
 
 
 def test_without_a_table_past_runs_are_still_listed(results_app) -> None:
-    at = results_app.switch_page("pages/train.py").run()
+    at = results_app.switch_page("app_pages/train.py").run()
     assert not at.exception
     assert any("Load a table" in i.value for i in at.info)
     past = at.dataframe[0].value
-    assert list(past["status"]) == ["succeeded"]
-    assert past["duration"].iloc[0].endswith(("s", "min"))
+    assert list(past["Status"]) == ["succeeded"]
+    assert past["Duration"].iloc[0].endswith(("s", "min"))
     assert "succeeded" in " ".join(m.value for m in at.markdown)  # the selected run
 
 
 def test_plan_presets_start_and_cancel(app, upload, support2_small_csv) -> None:
     upload(app, "small.csv", support2_small_csv)
-    at = app.switch_page("pages/train.py").run()
+    at = app.switch_page("app_pages/train.py").run()
     assert not at.exception
     plan = at.dataframe[0].value
-    assert {"race", "n_real", "n_add"} <= set(plan.columns)
-    white = plan[plan["race"] == "white"]["n_add"].sum()
-    assert white == 0 and plan["n_add"].sum() > 0  # the largest group gets nothing
+    assert {"race", "Real rows", "Rows to add"} <= set(plan.columns)
+    to_add = plan["Rows to add"].str.replace(",", "").astype(int)
+    assert to_add[plan["race"] == "white"].sum() == 0 and to_add.sum() > 0  # largest: nothing
     assert at.radio(key="preset").options[:4] == ["Tiny (test)", "Quick", "Standard", "Thorough"]
     device = " ".join(m.value for m in at.markdown)
     assert "CPU" in device or "GPU" in device
@@ -46,12 +46,12 @@ def test_plan_presets_start_and_cancel(app, upload, support2_small_csv) -> None:
         time.sleep(0.5)
     assert "cancelled" in status
     assert at.button(key="resume_run") is not None
-    assert list(at.dataframe[-1].value["status"]) == ["cancelled"]
+    assert list(at.dataframe[-1].value["Status"]) == ["cancelled"]
 
 
 def test_small_cells_are_flagged_before_training(app, upload, support2_small_csv) -> None:
     upload(app, "small.csv", support2_small_csv)
-    at = app.switch_page("pages/train.py").run()
+    at = app.switch_page("app_pages/train.py").run()
     assert not at.exception
     at.number_input(key="min_cell_rows").set_value(1000).run()
     warnings = " ".join(w.value for w in at.warning)

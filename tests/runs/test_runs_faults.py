@@ -63,3 +63,4 @@ def test_a_write_failure_marks_the_run_failed_with_a_plain_reason(tmp_path: Path
     assert "disk is full" in record.error or "too large" in record.error
     assert "resume" in record.error
     assert "Traceback" not in record.error
+    assert record.error_kind == "disk_full" and record.can_resume  # an interruption

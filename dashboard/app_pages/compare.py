@@ -7,6 +7,14 @@ import streamlit as st
 
 from dashboard import _helpers as h
 from mcrage_core import plots
+from mcrage_core.presentation import (
+    HUMAN_LABELS,
+    fmt_count,
+    fmt_group,
+    fmt_number,
+    format_table,
+    sort_groups,
+)
 
 ALL = "All groups"
 EXPLAIN = {
@@ -58,11 +66,11 @@ columns = [c for c in [*features, results.dataset.get("target"), group_col] if c
 c1, c2 = st.columns(2)
 groups = [ALL]
 if group_col in synthetic.columns:
-    groups += sorted(synthetic[group_col].dropna().astype(str).unique())
+    groups += sort_groups(sorted(synthetic[group_col].dropna().astype(str).unique()))
 group = c1.selectbox(f"Group ({group_col})", groups, key="compare_group")
 column = c2.selectbox("Column", [c for c in columns if c != group_col] or columns, key="column")
 st.caption(
-    f"{len(real):,} real training rows and {len(synthetic):,} synthetic rows"
+    f"{fmt_count(len(real))} real training rows and {fmt_count(len(synthetic))} synthetic rows"
     + ("" if group == ALL else f"; showing {h.md_escape(group_col)} = {h.md_escape(group)}")
 )
 
@@ -89,7 +97,10 @@ try:
         plots.projection_2d(real_g, synth_g, columns=numeric or None), key="projection"
     )
 except Exception as exc:  # noqa: BLE001 - e.g. too few rows in a small group
-    st.info(f"Correlation and projection charts are not available for this selection ({exc}).")
+    st.info(
+        "Correlation and projection charts are not available for this selection "
+        f"({h.md_escape(exc)})."
+    )
 
 # ----------------------------------------------------------------------------- scores
 st.subheader("Fidelity and privacy")
@@ -100,7 +111,7 @@ for i, (key, (label, text)) in enumerate(EXPLAIN.items()):
     value = overall.get(key)
     cols[i % 3].metric(
         label,
-        "–" if value is None else (f"{value:.0f}" if key == "exact_copies" else f"{value:.2f}"),
+        fmt_count(value) if key == "exact_copies" else fmt_number(value, 2),
         help=text,
     )
 with st.expander("What do these scores mean?", expanded=False):
@@ -109,10 +120,13 @@ with st.expander("What do these scores mean?", expanded=False):
 by_group = pd.DataFrame(fidelity.get("by_group") or [])
 if len(by_group):
     st.write("**Per group** (groups that received no synthetic rows show no scores):")
-    st.dataframe(
-        by_group.rename(columns={k: v[0] for k, v in EXPLAIN.items()}),
-        hide_index=True,
-        width="stretch",
+    group_cols = [c for c in by_group.columns if c not in HUMAN_LABELS or c == "age_band"]
+    by_group = h.sort_by_group(by_group, group_cols)
+    formats = {c: fmt_count for c in ("n_real", "n_synthetic", "exact_copies")}
+    formats |= {c: fmt_group for c in group_cols}
+    h.show_table(
+        format_table(by_group, formats, labels={k: v[0] for k, v in EXPLAIN.items()}),
+        column_config={v[0]: st.column_config.TextColumn(help=v[1]) for v in EXPLAIN.values()},
     )
 
 h.next_step(h.PAGE_RESULTS, "Next: 5 · Results, did the model get fairer?")

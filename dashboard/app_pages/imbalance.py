@@ -7,6 +7,15 @@ import streamlit as st
 from dashboard import _helpers as h
 from dashboard import state
 from mcrage_core import plots
+from mcrage_core.presentation import (
+    fmt_count,
+    fmt_interval,
+    fmt_number,
+    fmt_pct,
+    format_table,
+)
+
+_PCT = {c: fmt_pct for c in ("share", "outcome_rate", "ci_low", "ci_high")}
 
 st.title("2 · Imbalance")
 h.require_table()
@@ -30,11 +39,12 @@ st.write(
 summary = report.summary.copy()
 cols = st.columns(max(1, len(summary)))
 for col, row in zip(cols, summary.itertuples(), strict=False):
+    ratio = fmt_number(row.imbalance_ratio, 1)
     col.metric(
         f"{row.attribute}: largest ÷ smallest group",
-        f"{row.imbalance_ratio:,.1f}×" if row.imbalance_ratio == row.imbalance_ratio else "–",
-        help=f"Largest group: {row.largest}; smallest: {row.smallest}; "
-        f"{row.n_missing} rows without a value.",
+        ratio if ratio == "—" else f"{ratio}×",
+        help=f"Largest group: {h.md_escape(row.largest)}; smallest: {h.md_escape(row.smallest)}; "
+        f"{fmt_count(row.n_missing)} rows without a value.",
     )
 
 warnings = report.warnings()
@@ -42,7 +52,7 @@ if warnings:
     with st.container(border=True):
         st.markdown(f"**{len(warnings)} small-cell or missing-value warning(s)**")
         for w in warnings[:12]:
-            st.warning(w)
+            h.show_warning(w)
         if len(warnings) > 12:
             st.caption(f"... and {len(warnings) - 12} more (see the table of small cells below).")
 
@@ -55,7 +65,7 @@ small = st.number_input(
     key="small_cell_input",
 )
 if int(small) != int(st.session_state[state.SMALL_CELL]):
-    st.session_state[state.SMALL_CELL] = int(small)
+    state.set_small_cell(int(small))
     st.rerun()
 
 # ----------------------------------------------------------------------------- per attribute
@@ -80,18 +90,13 @@ if schema.target is not None:
     )
 else:
     c2.info("Choose an outcome column on the Data page to see prevalence per group.")
-table = report.groups[report.groups["attribute"] == row.attribute]
-st.dataframe(
-    table[["group", "n", "share", "outcome_rate", "ci_low", "ci_high", "small_cell"]],
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "share": st.column_config.NumberColumn(format="percent"),
-        "outcome_rate": st.column_config.NumberColumn("outcome rate", format="percent"),
-        "ci_low": st.column_config.NumberColumn("95 % low", format="percent"),
-        "ci_high": st.column_config.NumberColumn("95 % high", format="percent"),
-    },
-)
+table = h.sort_by_group(report.groups[report.groups["attribute"] == row.attribute], ["group"])
+shown = table[["group", "n", "share", "outcome_rate"]].copy()
+shown["ci"] = [
+    fmt_interval(lo, hi, pct=True) for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+]
+shown["small_cell"] = table["small_cell"].map(lambda s: "yes" if s else "")
+h.show_table(format_table(shown, _PCT, labels={"ci": "Outcome rate, 95 % interval"}))
 
 # ----------------------------------------------------------------------------- intersections
 st.subheader("Intersections")
@@ -104,9 +109,8 @@ if len(report.intersection):
         f"{report.small_cell} rows."
     )
     with st.expander("Table of the smallest combinations"):
-        st.dataframe(
-            report.intersection.sort_values("n").head(50), hide_index=True, width="stretch"
-        )
+        smallest = report.intersection.sort_values("n", kind="stable").head(50)
+        h.show_table(format_table(smallest, _PCT))
 else:
     st.info("No row has a value for every sensitive attribute, so there are no intersections.")
 

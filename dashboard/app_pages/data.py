@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import _helpers as h
 from dashboard import state
 from mcrage_core.errors import MCRAGEError
 from mcrage_core.io import SUPPORTED_EXTENSIONS, list_sheets, load_table
+from mcrage_core.presentation import fmt_count, fmt_number, fmt_pct, format_table
 
 NONE = "(none)"
 _EXCEL = (".xlsx", ".xlsm", ".xls")
@@ -73,9 +75,10 @@ if uploaded is not None:
             st.session_state[state.LOAD_ERROR] = str(exc)
         else:
             state.set_table(table, uploaded.name)
+            st.rerun()  # the sidebar, drawn before this page, then shows the new table
 
 if st.session_state[state.LOAD_ERROR]:
-    st.error(st.session_state[state.LOAD_ERROR])
+    h.show_error(st.session_state[state.LOAD_ERROR])
     if state.has_table():
         st.info(
             f"The table loaded before ({h.md_escape(st.session_state[state.DATA_NAME])}) is "
@@ -95,9 +98,9 @@ name = st.session_state[state.DATA_NAME]
 # ----------------------------------------------------------------------------- preview
 st.subheader("Preview")
 c1, c2, c3 = st.columns(3)
-c1.metric("Rows", f"{len(df):,}")
-c2.metric("Columns", f"{df.shape[1]}")
-c3.metric("Missing cells", f"{df.isna().to_numpy().mean():.1%}")
+c1.metric("Rows", fmt_count(len(df)))
+c2.metric("Columns", fmt_count(df.shape[1]))
+c3.metric("Missing cells", fmt_pct(df.isna().to_numpy().mean() if df.size else 0.0))
 st.caption(f"File: {h.md_escape(name)}. First 100 rows:")
 st.dataframe(df.head(100), width="stretch", height=260)
 
@@ -105,7 +108,7 @@ try:
     coerced, schema = h.current_schema()
 except MCRAGEError as exc:
     # Show the problem, then let the user fix the roles (the form below stays usable).
-    st.error(str(exc))
+    h.show_error(exc)
     with h.user_errors():
         coerced, schema = h.fallback_schema()
 
@@ -116,10 +119,10 @@ st.write(
     "attributes** below and change them if they are wrong."
 )
 for warning in schema.warnings:
-    st.warning(warning)
+    h.show_warning(warning)
 
 frame = schema.to_frame()
-st.dataframe(frame, width="stretch", hide_index=True, height=min(420, 38 + 35 * len(frame)))
+h.show_table(format_table(frame, {"missing_%": lambda v: fmt_number(v, 1)}))
 
 if any(c.missing_fraction > 0 for c in schema.columns):
     with st.expander("Empty cells per column", expanded=True):
@@ -127,10 +130,12 @@ if any(c.missing_fraction > 0 for c in schema.columns):
 
 if schema.excluded:
     st.write("**Kept out of modelling** (identifiers, personal details and your exclusions):")
-    st.dataframe(
-        {"column": list(schema.excluded), "reason": list(schema.excluded.values())},
-        width="stretch",
-        hide_index=True,
+    h.show_table(
+        format_table(
+            pd.DataFrame(
+                {"column": list(schema.excluded), "reason": list(schema.excluded.values())}
+            )
+        )
     )
 
 m1, m2, m3 = st.columns(3)
@@ -198,7 +203,7 @@ if submitted:
     try:
         new["age_bands"] = [int(x) for x in bands.replace(";", ",").split(",") if x.strip()]
     except ValueError:
-        st.error(
+        h.show_error(
             f"Age band edges must be whole numbers separated by commas, like 30, 45, 65, 80; "
             f"got {bands!r}."
         )
@@ -210,9 +215,9 @@ if submitted:
 
         infer_schema(df, **h.schema_args(new))
     except MCRAGEError as exc:
-        st.error(f"These settings cannot be used: {exc}")
+        h.show_error(exc, prefix="These settings cannot be used: ")
     else:
-        st.session_state[state.CHOICES] = new
+        state.set_choices(new)
         st.rerun()
 
 if schema.target is None:

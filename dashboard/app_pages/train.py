@@ -4,6 +4,7 @@ progress, and browse past runs."""
 from __future__ import annotations
 
 import os
+import time
 
 import pandas as pd
 import streamlit as st
@@ -11,6 +12,7 @@ import streamlit as st
 from dashboard import _helpers as h
 from dashboard import state
 from mcrage_core.errors import MCRAGEError
+from mcrage_core.presentation import fmt_count, format_table
 
 st.title("3 · Train")
 registry = state.registry()
@@ -57,11 +59,13 @@ else:
             plan = h.current_plan(data_bands, rebalance_cols, schema.target)
         n_add = int(plan["n_add"].sum())
         st.write(
-            f"**Augmentation plan:** add **{n_add:,} synthetic rows** so that every "
+            f"**Augmentation plan:** add **{fmt_count(n_add)} synthetic rows** so that every "
             f"{' × '.join(rebalance_kinds)} group is as large as the largest one "
             "(each group keeps its own outcome mix)."
         )
-        st.dataframe(plan, hide_index=True, width="stretch", height=min(320, 38 + 35 * len(plan)))
+        h.show_table(
+            format_table(h.sort_by_group(plan, [*rebalance_cols, schema.target])), height=320
+        )
 
         presets = h.presets()
         p1, p2 = st.columns([2, 1])
@@ -126,57 +130,51 @@ else:
             try:
                 run_id = registry.start_run(owner, params, st.session_state[state.DATA])
             except MCRAGEError as exc:
-                st.error(str(exc))
+                h.show_error(exc)
             else:
-                st.session_state[state.CURRENT_RUN] = run_id
-                st.rerun()
+                state.select_run(run_id)
 
-# ============================================================================= current run
-run_id = st.session_state.get(state.CURRENT_RUN)
-if not run_id:  # after a refresh or in a new tab: show the newest run of this session
-    newest = registry.list_runs(owner, include_shared=False, limit=1)
-    if newest:
-        run_id = st.session_state[state.CURRENT_RUN] = newest[0].id
-if run_id:
-    try:
-        record = registry.get(run_id, owner=owner)
-    except MCRAGEError:
-        st.session_state[state.CURRENT_RUN] = None
-        record = None
-    if record is not None:
-        st.subheader("Selected run")
-
-        @st.fragment(run_every=1.0 if record.is_active else None)
-        def live_run() -> None:
-            registry.refresh()
-            rec = registry.get(run_id, owner=owner)
-            h.show_run(rec, registry, owner=owner)
-            if record.is_active and not rec.is_active:
-                st.rerun(scope="app")
-
-        live_run()
-
-# ============================================================================= past runs
-st.subheader("Past runs")
+# ============================================================================= runs
+# The selected run and the past runs are drawn together, from one reading of the registry
+# and one clock, and refreshed together while any run is active: they cannot disagree on
+# a run's status or duration.
 registry.refresh()
 runs = registry.list_runs(owner)
-if not runs:
-    st.caption("No runs yet. Start one above; it keeps going if you close or refresh the page.")
-else:
-    table = pd.DataFrame([h.run_row(r, owner=owner) for r in runs])
-    st.dataframe(table, hide_index=True, width="stretch")
-    ids = [r.id for r in runs]
-    current = st.session_state.get(state.CURRENT_RUN)
-    picked = st.selectbox(
-        "Show run",
-        ids,
-        index=ids.index(current) if current in ids else 0,
-        format_func=lambda i: h.run_label(next(r for r in runs if r.id == i)),
-        key="pick_run",
-    )
-    if picked != current and st.button("Show this run", key="show_run"):
-        st.session_state[state.CURRENT_RUN] = picked
-        st.rerun()
+known = {r.id for r in runs}
+if st.session_state.get(state.CURRENT_RUN) not in known:
+    # after a refresh or in a new tab: show the newest run of this session
+    own = [r for r in runs if r.owner == owner]
+    state.select_run(own[0].id if own else None)
+any_active = any(r.is_active for r in runs)
+
+
+@st.fragment(run_every=1.0 if any_active else None)
+def runs_panel() -> None:
+    registry.refresh()
+    now = time.time()
+    fresh = registry.list_runs(owner)
+    by_id = {r.id: r for r in fresh}
+    selected = by_id.get(st.session_state.get(state.CURRENT_RUN))
+    if selected is not None:
+        st.subheader("Selected run")
+        h.show_run(selected, registry, owner=owner, now=now)
+    st.subheader("Past runs")
+    if not fresh:
+        st.caption("No runs yet. Start one above; it keeps going if you close or refresh the page.")
+    else:
+        table = pd.DataFrame([h.run_row(r, owner=owner, now=now) for r in fresh])
+        h.show_table(table, height=320)
+        h.run_picker(
+            "Show run",
+            fresh,
+            key="pick_run",
+            wanted=selected.id if selected is not None else fresh[0].id,
+        )
+    if any_active and not any(r.is_active for r in fresh):
+        st.rerun(scope="app")  # everything finished: stop polling, refresh the whole page
+
+
+runs_panel()
 
 if os.environ.get("MCRAGE_TEST_MODE") == "1":
     st.caption("Test mode is on: a tiny preset is available.")
