@@ -1579,7 +1579,9 @@ def _score_strategy(
                 reps[(seed, strategy, attr, g, metric)] = gb.get(metric, empty)
             if n >= config.small_group:
                 eligible.append(g)
-        excluded = sorted(set(group_W[attr]) - set(eligible))
+        from mcrage_core.presentation import sort_groups
+
+        excluded = sort_groups(sorted(set(group_W[attr]) - set(eligible)))
         disp_meta[attr] = (len(eligible), ", ".join(excluded))
         if len(eligible) < 2:
             for metric in DISPARITIES:

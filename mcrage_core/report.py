@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 
 from mcrage_core import plots
 from mcrage_core.errors import ConfigError
+from mcrage_core.presentation import human_label
 from mcrage_core.results import (
     DISPARITY_LABELS,
     FOUR_FIFTHS,
@@ -79,7 +80,7 @@ def _table(frame: pd.DataFrame, *, max_rows: int = 200) -> str:
     if frame is None or len(frame) == 0:
         return '<p class="muted">Nothing to show.</p>'
     shown = frame.head(max_rows)
-    head = "".join(f"<th>{_esc(c)}</th>" for c in shown.columns)
+    head = "".join(f"<th>{_esc(human_label(c))}</th>" for c in shown.columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{_esc(_fmt(v))}</td>" for v in row) + "</tr>"
         for row in shown.itertuples(index=False)
@@ -248,7 +249,7 @@ def _fidelity_section(results: AuditResults, fig, max_overlays: int) -> str:
         overall = fid.get("overall") or {}
         rows = [
             {
-                "measure": k,
+                "measure": human_label(k),
                 "value": overall.get(k),
                 "verdict": fidelity_verdict(k, overall.get(k)) or "–",
                 "how to read it": text,

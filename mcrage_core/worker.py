@@ -30,6 +30,7 @@ from mcrage_core.runs import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
+    classify_failure,
 )
 
 __all__ = [
@@ -373,14 +374,21 @@ def run_job(run_dir: Path) -> int:
     except MCRAGEError as exc:
         _safe_flush(progress)
         traceback.print_exc()
-        registry.finish(record.id, "failed", error=" ".join(str(exc).split()))
+        registry.finish(
+            record.id,
+            "failed",
+            error=" ".join(str(exc).split()),
+            error_kind=classify_failure(exc),
+        )
         return 2
     except BaseException as exc:  # noqa: BLE001 - record every failure, never hang
         traceback.print_exc()
         sys.stdout.flush()
         _safe_flush(progress)
         try:
-            registry.finish(record.id, "failed", error=_friendly(exc))
+            registry.finish(
+                record.id, "failed", error=_friendly(exc), error_kind=classify_failure(exc)
+            )
         except Exception:  # noqa: BLE001 - the registry itself is unusable (disk full)
             traceback.print_exc()
         return 1

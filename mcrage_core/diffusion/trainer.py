@@ -301,11 +301,15 @@ class Trainer:
         folder = Path(run_dir) / CHECKPOINT_DIR
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            weights = folder / "weights.safetensors"
-            tmp = folder / "weights.safetensors.tmp"
+            # weights and state form a pair: the weights go to a new file named by step,
+            # state.json (written atomically) points at it, and only then are older
+            # weights removed, so a kill at any moment leaves a consistent pair on disk
+            weights = folder / f"weights-{self.step:09d}.safetensors"
+            tmp = folder / f"{weights.name}.tmp"
             save_file(self._checkpoint_tensors(), str(tmp))
             os.replace(tmp, weights)
             state = {
+                "weights_file": weights.name,
                 "format": _CKPT_FORMAT,
                 "format_version": _CKPT_VERSION,
                 "step": self.step,
@@ -316,6 +320,9 @@ class Trainer:
                 "weights_sha256": sha256_file(weights),
             }
             _atomic_write_bytes(folder / "state.json", json.dumps(state, indent=1).encode())
+            for old in folder.glob("weights*.safetensors"):
+                if old.name != weights.name:
+                    old.unlink(missing_ok=True)
         except OSError as exc:
             raise TrainingFailed(
                 f"Could not write the training checkpoint to {folder} ({exc.strerror or exc}). "
@@ -331,6 +338,7 @@ class Trainer:
             return
         try:
             state = json.loads(state_path.read_text(encoding="utf-8"))
+            weights = folder / Path(str(state.get("weights_file", weights.name))).name
             if state.get("format") != _CKPT_FORMAT or state.get("format_version") != _CKPT_VERSION:
                 raise ModelFileError(
                     f"{state_path} is not a checkpoint this version of MCRAGE can resume."

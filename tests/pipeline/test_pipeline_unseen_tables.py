@@ -306,7 +306,7 @@ def test_report_has_no_float_noise_and_whole_counts(actg_audit):
     visible = re.sub(r"<script.*?</script>", "", html, flags=re.S)
     assert not re.search(r"\d\.\d{7,}", visible)
     assert not re.search(r">\d{2,}\.000<", visible)  # counts never carry decimals
-    assert re.search(r"exact_copies</td><td>0<", visible)
+    assert re.search(r"Exact copies</td><td>0<", visible)
     assert "White" in visible and "Decision threshold" in visible
 
 
