@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import state
-from mcrage_core.augment import STRATEGY_LABELS, small_cells
+from mcrage_core.augment import STRATEGY_LABELS
 from mcrage_core.errors import MCRAGEError
 from mcrage_core.presentation import (
     NO_VALUE,
@@ -98,7 +98,9 @@ def choices() -> dict[str, Any]:
 
 
 def schema_args(ch: dict[str, Any]) -> dict[str, Any]:
-    """Keyword arguments of ``infer_schema`` from the stored choices."""
+    """Keyword arguments of ``infer_schema`` from the stored choices (``value_labels`` and
+    ``merge_below`` are not among them: the labels are applied to the table first, and
+    merging is done by the audit)."""
     args: dict[str, Any] = {
         "target": ch.get("target"),
         "positive_class": ch.get("positive_class"),
@@ -111,14 +113,74 @@ def schema_args(ch: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+def _choices_key(ch: dict[str, Any]) -> tuple[str, str]:
+    return (st.session_state[state.DATA_VERSION], json.dumps(ch, sort_keys=True, default=str))
+
+
+def labelled_table(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The session's table with coded values replaced by the user's value labels (what
+    every chart, table and pick list shows), and warnings such as codes that never occur
+    (memoised)."""
+    from mcrage_core.groups import apply_labels
+
+    df = require_table()
+    ch = choices() if ch is None else ch
+    labels = ch.get("value_labels") or None
+    key = (st.session_state[state.DATA_VERSION], json.dumps(labels, sort_keys=True))
+    return state.memo("labelled", key, lambda: apply_labels(df, labels))
+
+
 def current_schema(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, Any]:
-    """``infer_schema`` of the session's table with the session's choices (memoised)."""
+    """``infer_schema`` of the session's table, with its value labels applied, and the
+    session's choices (memoised). For display: a run gets the table in its own coding."""
+    from mcrage_core.schema import infer_schema
+
+    ch = choices() if ch is None else ch
+    table, _ = labelled_table(ch)
+    return state.memo("schema", _choices_key(ch), lambda: infer_schema(table, **schema_args(ch)))
+
+
+def run_schema(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, Any]:
+    """``infer_schema`` of the table in its own coding, exactly as the run's worker calls
+    it (the audit applies the value labels itself)."""
     from mcrage_core.schema import infer_schema
 
     df = require_table()
     ch = choices() if ch is None else ch
-    key = (st.session_state[state.DATA_VERSION], json.dumps(ch, sort_keys=True, default=str))
-    return state.memo("schema", key, lambda: infer_schema(df, **schema_args(ch)))
+    args = schema_args(ch)
+    key = (st.session_state[state.DATA_VERSION], json.dumps(args, sort_keys=True, default=str))
+    return state.memo("run_schema", key, lambda: infer_schema(df, **args))
+
+
+def coded_columns(
+    df: pd.DataFrame, columns: list[str], *, max_codes: int = 12
+) -> dict[str, list[str]]:
+    """The codes of those ``columns`` that look coded (numbers, or few distinct short
+    values such as ``M``/``F``), in order: ``{"raceth": ["1", "2", "3"]}``."""
+    from mcrage_core.groups import code_key
+
+    out: dict[str, list[str]] = {}
+    for col in columns:
+        if col not in df.columns:
+            continue
+        values = pd.unique(df[col].dropna())
+        if not 0 < len(values) <= max_codes:
+            continue
+        keys = [code_key(v) for v in values]
+        numeric = pd.api.types.is_numeric_dtype(df[col]) or all(
+            k.lstrip("-").isdigit() for k in keys
+        )
+        if not (numeric or all(len(k) <= 2 for k in keys)):
+            continue
+
+        def order(k: str) -> tuple[int, float, str]:
+            try:
+                return (0, float(k), k)
+            except ValueError:
+                return (1, 0.0, k)
+
+        out[col] = sorted(dict.fromkeys(keys), key=order)
+    return out
 
 
 def fallback_schema() -> tuple[pd.DataFrame, Any]:
@@ -137,11 +199,7 @@ def current_audit() -> Any:
 
     coerced, schema = current_schema()
     small = int(st.session_state[state.SMALL_CELL])
-    key = (
-        st.session_state[state.DATA_VERSION],
-        json.dumps(choices(), sort_keys=True, default=str),
-        small,
-    )
+    key = (*_choices_key(choices()), small)
     return state.memo("audit", key, lambda: audit_imbalance(coerced, schema, small_cell=small))
 
 
@@ -323,26 +381,30 @@ def device_label() -> str:
     return f":material/memory: CPU ({cpus} cores), no GPU found: training runs on the CPU"
 
 
-def current_groups() -> tuple[pd.DataFrame, dict[str, str]]:
-    """The coerced table with group columns (age band added) and kind -> group column."""
+def run_groups() -> dict[str, str]:
+    """Sensitive kind -> the group column the run uses for it (age -> ``age_band``)."""
     from mcrage_core.schema import group_columns
 
-    coerced, schema = current_schema()
-    key = (st.session_state[state.DATA_VERSION], json.dumps(choices(), sort_keys=True, default=str))
-    return state.memo("groups", key, lambda: group_columns(coerced, schema))
+    coerced, schema = run_schema()
+    return state.memo(
+        "run_groups", _choices_key(choices()), lambda: group_columns(coerced, schema)[1]
+    )
 
 
-def current_plan(data: pd.DataFrame, rebalance: list[str], target: str) -> pd.DataFrame:
-    from mcrage_core.augment import plan_augmentation
+def current_preview(params: dict[str, Any]) -> Any:
+    """:func:`mcrage_core.evaluate.preview_plan` of a run with ``params`` (the settings
+    :func:`run_params` writes): the worker's own config, the table in its own coding and
+    the exact training split, so the counts are the ones the run generates (memoised)."""
+    from mcrage_core.evaluate import preview_plan
+    from mcrage_core.worker import audit_config
 
+    coerced, schema = run_schema(params["schema"])
     key = (
         st.session_state[state.DATA_VERSION],
-        json.dumps(choices(), sort_keys=True, default=str),
-        tuple(rebalance),
-        target,
+        json.dumps({k: params[k] for k in ("schema", "audit")}, sort_keys=True, default=str),
     )
     return state.memo(
-        "plan", key, lambda: plan_augmentation(data, rebalance=rebalance, target=target)
+        "preview", key, lambda: preview_plan(coerced, schema, audit_config(params, schema))
     )
 
 
@@ -357,10 +419,14 @@ def run_params(
     train_steps: int | None,
     min_cell_rows: int,
     allow_small_cells: bool,
+    threshold: float = 0.5,
 ) -> dict[str, Any]:
-    """The settings stored with a run and read by ``mcrage_core.worker``."""
+    """The settings stored with a run and read by ``mcrage_core.worker`` (schema choices,
+    included columns among them; value labels, merging and the decision threshold go to
+    the audit)."""
+    schema = {k: v for k, v in schema_choices.items() if k not in ("value_labels", "merge_below")}
     return {
-        "schema": schema_choices,
+        "schema": schema,
         "audit": {
             "rebalance": list(rebalance),
             "strategies": list(strategies),
@@ -370,6 +436,9 @@ def run_params(
             "train_steps": train_steps,
             "min_cell_rows": min_cell_rows,
             "allow_small_cells": allow_small_cells,
+            "value_labels": dict(schema_choices.get("value_labels") or {}),
+            "merge_below": int(schema_choices.get("merge_below") or 0),
+            "threshold": float(threshold),
         },
         "table": st.session_state.get(state.DATA_NAME),
     }
@@ -618,41 +687,121 @@ def load_run_csv(record: Any, name: str) -> pd.DataFrame | None:
         return state.memo(f"csv_{name}", key, lambda: pd.read_csv(path, low_memory=False))
 
 
-def show_small_cell_guardrail(plan: pd.DataFrame, *, min_rows: int, allowed: bool) -> None:
-    """Warn before a run about plan cells too small for the diffusion model (privacy).
+def run_file(record: Any, name: str) -> Path | None:
+    """A run artefact by name: the registry's names (``synthetic``, ``report`` ...) or
+    ``columns``, the synthetic files' sidecar (``synthetic.columns.json``)."""
+    from mcrage_core.records import SIDECAR_FILE
 
-    The model trains on the training part only (about three quarters of the rows), so a
-    cell is flagged when that part is likely to hold fewer than ``min_rows`` real rows.
-    """
-    train_share = 1 - _default_test_size()
-    est = plan.assign(n_real=(plan["n_real"] * train_share).round().astype(int))
-    small = small_cells(est, min_rows=min_rows)
+    if name == "columns":
+        path = Path(record.run_dir) / SIDECAR_FILE
+        return path if path.is_file() else None
+    return record.artefact(name)
+
+
+def run_sidecar(record: Any) -> dict[str, Any]:
+    """The run's ``synthetic.columns.json`` (``{}`` when absent or unreadable)."""
+    path = run_file(record, "columns")
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def why_no_synthetic_rows(record: Any, results: Any) -> str:
+    """What actually happened when a finished run has no synthetic rows: MCRAGE was not
+    among the strategies, the plan asked for none, the privacy guardrail skipped every
+    cell (named), or MCRAGE refused (its notes)."""
+    again = "Start a run with other settings on the Train page to compare."
+    if "cddpm" not in results.strategies:
+        chosen = ", ".join(
+            (results.dataset.get("strategy_labels") or {}).get(s, s) for s in results.strategies
+        )
+        return (
+            f"This run produced no synthetic rows: MCRAGE (CDDPM) was not among its strategies "
+            f"({chosen}). To compare real and synthetic rows, start a run with it on the Train "
+            "page (Advanced, Strategies to compare)."
+        )
+    side = run_sidecar(record)
+    planned = side.get("planned_rows")
+    blocked = [b for b in side.get("blocked_cells") or [] if isinstance(b, dict)]
+    if planned == 0:
+        return (
+            "This run produced no synthetic rows: the plan asked for none (the groups it "
+            f"rebalances are already as large as the largest one). {again}"
+        )
+    if blocked and not side.get("planned_rows_after_guardrail"):
+        min_rows = (results.settings or {}).get("min_cell_rows", 20)
+        cells = "; ".join(
+            ", ".join(
+                f"{k} = {v}" for k, v in cell.items() if k not in ("n_real", "n_add", "blocked")
+            )
+            + f" ({fmt_count(cell.get('n_real'))} real training rows, "
+            f"{fmt_count(cell.get('n_add'))} planned)"
+            for cell in blocked
+        )
+        return (
+            "This run produced no synthetic rows: the privacy guardrail skipped every cell of "
+            f"the plan, because each has fewer than {min_rows} real training rows: {cells}. "
+            "Merge small groups (Data page), rebalance a larger attribute, or lower the limit "
+            "or allow small cells (Train page, Advanced; a privacy risk)."
+        )
+    notes = list((results.strategy_notes or {}).get("cddpm") or [])
+    if notes:
+        return "MCRAGE generated no synthetic rows in this run: " + " ".join(notes)
+    return (
+        "MCRAGE generated no synthetic rows in this run, and the run recorded no reason; its "
+        f"worker.log has the details. {again}"
+    )
+
+
+def with_audit_groups(frame: pd.DataFrame, results: Any, record: Any) -> pd.DataFrame:
+    """A run's CSV (in the input's own codes) as the audit saw it: value labels applied,
+    and the group columns the results are reported by (merged groups, age bands) added."""
+    from mcrage_core.groups import MERGED_LABEL, apply_labels, code_key
+    from mcrage_core.schema import DEFAULT_AGE_BANDS, add_age_band
+
+    labels = {
+        c: m for c, m in (results.dataset.get("value_labels") or {}).items() if c in frame.columns
+    }
+    try:
+        out, _ = apply_labels(frame, labels)
+    except MCRAGEError:
+        out = frame
+    merged = results.dataset.get("merged_groups") or {}
+    edges = (record.params.get("schema") or {}).get("age_bands") or DEFAULT_AGE_BANDS
+    for gcol, src in (results.dataset.get("attributes") or {}).items():
+        if gcol in out.columns or src not in out.columns:
+            continue
+        if gcol in merged:
+            keys = out[src].map(lambda v: code_key(v) if pd.notna(v) else None)
+            out = out.assign(**{gcol: keys.where(~keys.isin(merged[gcol]), MERGED_LABEL)})
+        else:
+            with contextlib.suppress(MCRAGEError, ValueError, TypeError):
+                out = add_age_band(out, src, tuple(edges), name=gcol)
+                out[gcol] = out[gcol].astype(object).where(out[gcol].notna(), None)
+    return out
+
+
+def show_small_cell_risk(plan: pd.DataFrame, *, min_rows: int, allowed: bool) -> None:
+    """When small cells are allowed, warn about the plan cells (exact training rows) that
+    the privacy guardrail would otherwise have skipped. When they are not allowed, the
+    preview's notes name every skipped cell."""
+    if not allowed or "n_real" not in plan or "n_add" not in plan:
+        return
+    small = plan[(plan["n_add"] > 0) & (plan["n_real"] < int(min_rows))]
     if small.empty:
         return
-    cols = [c for c in plan.columns if c not in ("n_real", "n_add", "n_final")]
+    cols = [c for c in plan.columns if c not in ("n_real", "n_add", "n_final", "blocked")]
     names = ", ".join(
-        " / ".join(md_escape(str(row[c])) for c in cols) + f" (~{fmt_count(row['n_real'])} rows)"
+        " / ".join(md_escape(str(row[c])) for c in cols) + f" ({fmt_count(row['n_real'])} rows)"
         for _, row in small.iterrows()
     )
-    if allowed:
-        st.warning(
-            f"Privacy: {len(small)} cell(s) have fewer than {min_rows} real training rows "
-            f"({names}). You allowed them anyway: a generator trained on so few patients can "
-            "reproduce them closely.",
-            icon=":material/privacy_tip:",
-        )
-    else:
-        st.warning(
-            f"Privacy: MCRAGE will not synthesise {len(small)} cell(s) with fewer than "
-            f"{min_rows} real training rows ({names}): a generator trained on so few patients "
-            "could reproduce them. The other strategies still use them. To override, tick "
-            "'Allow small cells anyway' under Advanced.",
-            icon=":material/privacy_tip:",
-        )
-
-
-def _default_test_size() -> float:
-    """The share of rows the audit keeps apart as the real test set."""
-    from mcrage_core.evaluate import AuditConfig
-
-    return float(AuditConfig.__dataclass_fields__["test_size"].default)
+    st.warning(
+        f"Privacy: {len(small)} cell(s) have fewer than {min_rows} real training rows "
+        f"({names}). You allowed them anyway: a generator trained on so few patients can "
+        "reproduce them closely.",
+        icon=":material/privacy_tip:",
+    )

@@ -35,8 +35,24 @@ LOAD_ERROR = "mcrage_load_error"  # str | None: last upload error (the old table
 LAST_UPLOAD_ID = "mcrage_last_upload_id"  # str | None: file_id of the last processed upload
 
 # --- user choices about the table (arguments of infer_schema)
-CHOICES = "mcrage_choices"  # dict: target, positive_class, sensitive, exclude, age_bands
+# dict: target, positive_class, sensitive, exclude, include, age_bands (infer_schema's
+# arguments), value_labels ({column: {code: label}}) and merge_below (rows; 0 = off), which
+# are not infer_schema's: the labels are applied to the table before it, merging by the audit
+CHOICES = "mcrage_choices"
 SMALL_CELL = "mcrage_small_cell"  # int: small-cell threshold of the imbalance audit
+
+# widgets of the Data page's roles form: their values belong to one table
+ROLE_WIDGETS = (
+    "target",
+    "positive_class",
+    "sensitive_race",
+    "sensitive_sex",
+    "sensitive_age",
+    "age_bands",
+    "exclude",
+    "value_labels",
+    "merge_below",
+)
 
 # --- runs
 CURRENT_RUN = "mcrage_current_run"  # str | None: the run shown on Train/Compare/Results/Report
@@ -51,6 +67,8 @@ DEFAULT_CHOICES: dict[str, Any] = {
     "exclude": [],
     "include": [],
     "age_bands": None,
+    "value_labels": {},
+    "merge_below": 0,
 }
 
 _DEFAULTS: dict[str, Callable[[], Any]] = {
@@ -128,6 +146,8 @@ def set_table(df: Any, name: str) -> None:
     st.session_state[LOAD_ERROR] = None
     st.session_state[CHOICES] = dict(DEFAULT_CHOICES)
     st.session_state[MEMO] = {}
+    for key in ROLE_WIDGETS:  # the form shows the new table's roles, not the old entries
+        st.session_state.pop(key, None)
     _keep(lambda reg: reg.save_session_table(owner(), df, name))
     _keep_settings()
 

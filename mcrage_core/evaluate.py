@@ -639,6 +639,12 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
 
         positive = detect_positive_class(df[target])
     values = df[target].dropna().astype(str).unique()
+    if str(positive) not in set(values):
+        from mcrage_core.schema import _same_number
+
+        same = [v for v in values if _same_number(v, str(positive))]
+        if len(same) == 1:  # '1' given, the column holds 1.0 because of a blank
+            positive = same[0]
     if len(values) < 2:
         raise DataError(
             f"the outcome column {target!r} has only one value ({', '.join(values) or 'none'}); "
@@ -711,13 +717,12 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
                 )
                 continue
         attributes[col] = col
+    from mcrage_core.groups import code_key
+
     for gcol in [*attributes, *(src for g, src in attributes.items() if g in merged)]:
         s = work[gcol]
-        work[gcol] = (
-            s.astype(object)
-            .where(s.notna(), np.nan)
-            .map(lambda v: v if isinstance(v, float) else str(v))
-        )
+        # group values as text; a coded column with a blank (floats 1.0, 2.0) reads 1, 2
+        work[gcol] = s.astype(object).map(lambda v: np.nan if pd.isna(v) else code_key(v))
 
     reb_input = list(config.rebalance)
     if not reb_input:
@@ -789,6 +794,20 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
     )
 
 
+def _group_labels(config: AuditConfig) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """The value labels to apply: never to the outcome column, which keeps its values
+    (its positive class is named in those values)."""
+    labels = dict(config.value_labels or {})
+    warnings = []
+    if config.target in labels:
+        labels.pop(config.target)
+        warnings.append(
+            f"value labels for the outcome column {config.target!r} were not used: the outcome "
+            "keeps its own values"
+        )
+    return labels, warnings
+
+
 def _split(
     prep: _Prepared, config: AuditConfig, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
@@ -802,7 +821,9 @@ def _split(
     return train, test, train_pos, test_pos
 
 
-def check_sizes(prep: _Prepared, test: pd.DataFrame, config: AuditConfig) -> None:
+def check_sizes(
+    prep: _Prepared, test: pd.DataFrame, config: AuditConfig, *, train: pd.DataFrame | None = None
+) -> None:
     """Refuse an audit whose real test rows could not judge anything.
 
     Rules (``m = config.min_test_rows``): the test part needs at least ``m`` rows of each
@@ -816,6 +837,21 @@ def check_sizes(prep: _Prepared, test: pd.DataFrame, config: AuditConfig) -> Non
         Saying what is too small, by how much, and what to do.
     """
     m = int(config.min_test_rows)
+    n_groups = int(prep.df[prep.primary].nunique())
+    if n_groups < 2:
+        only = ", ".join(map(str, prep.df[prep.primary].dropna().unique())) or "none"
+        raise DataError(
+            f"the column to rebalance {prep.primary!r} has only one group ({only}), so there "
+            "is nothing to compare; choose a column with at least two groups"
+        )
+    if train is not None:
+        yt = train[prep.target]
+        if int((yt == 1).sum()) < 2 or int((yt == 0).sum()) < 2:
+            raise DataError(
+                f"the training part holds {int((yt == 1).sum())} row(s) with outcome "
+                f"{prep.positive_class!r} and {int((yt == 0).sum())} without; a model needs at "
+                "least two of each. Use a larger table or one where the outcome is less rare."
+            )
     y = test[prep.target]
     n_pos, n_neg = int((y == 1).sum()), int((y == 0).sum())
     share = f"{config.test_size:.0%}"
@@ -863,7 +899,14 @@ def _outcome_labels(prep: _Prepared, reference: pd.DataFrame) -> dict[int, Any]:
     from mcrage_core.records import negative_label
 
     values = reference[prep.target].dropna()
-    native = {str(v): v.item() if hasattr(v, "item") else v for v in pd.unique(values)}
+
+    def plain(v: Any) -> Any:
+        v = v.item() if hasattr(v, "item") else v
+        if isinstance(v, float) and v.is_integer():
+            return int(v)  # a 0/1 column with a blank is read as 0.0/1.0; the file says 0/1
+        return v
+
+    native = {str(v): plain(v) for v in pd.unique(values)}
     negative = negative_label(values, prep.positive_class)
     return {
         1: native.get(prep.positive_class, prep.positive_class),
@@ -912,12 +955,12 @@ def preview_plan(df: pd.DataFrame, schema: Any, config: AuditConfig) -> PlanPrev
     from mcrage_core.augment import guardrail_notes
     from mcrage_core.groups import apply_labels
 
-    labelled, _ = apply_labels(df, config.value_labels)
+    labelled, _ = apply_labels(df, _group_labels(config)[0])
     prep = _prepare(labelled, schema, config)
     train, test, _, _ = _split(prep, config, config.seed_values[0])
     problem = None
     try:
-        check_sizes(prep, test, config)
+        check_sizes(prep, test, config, train=train)
     except DataError as exc:
         problem = str(exc)
     plan = _plan(prep, train, config)
@@ -1102,7 +1145,9 @@ def run_audit(
     t_start = time.monotonic()
     from mcrage_core.groups import apply_labels
 
-    labelled, label_warnings = apply_labels(df, config.value_labels)
+    labels, label_warnings = _group_labels(config)
+    labelled, more = apply_labels(df, labels)
+    label_warnings += more
     prep = _prepare(labelled, schema, config)
     prep.warnings[:0] = label_warnings
     data = prep.df
@@ -1159,8 +1204,7 @@ def run_audit(
         _check_stop(should_stop)
         tracker.emit(f"Splitting the data ({label})")
         train, test, train_pos, test_pos = _split(prep, config, seed)
-        if seed_pos == 0:
-            check_sizes(prep, test, config)
+        check_sizes(prep, test, config, train=train)
         test_index[str(seed)] = [int(i) for i in prep.source_index[test_pos]]
         plan = _plan(prep, train, config)
         if first_plan is None:
@@ -1260,6 +1304,15 @@ def run_audit(
                 scores,
             )
 
+    leaks = _leaky_columns(data, prep.features, target)
+    if leaks:
+        warnings.insert(
+            0,
+            "column(s) "
+            + ", ".join(f"{c!r} (AUROC {a:.2f} on its own)" for c, a in leaks.items())
+            + " almost perfectly predict the outcome: they may give it away (for example a "
+            "follow-up time or a later test result); consider keeping them out of modelling",
+        )
     tracker.emit("Summarising the results")
     metrics = _aggregate_metrics(
         strategies, seeds, attributes, scores.points, scores.reps, scores.group_n, config
@@ -1303,6 +1356,8 @@ def run_audit(
         "threshold": float(config.threshold),
         "value_labels": dict(config.value_labels or {}),
         "merged_groups": dict(prep.merged),
+        "leaky_columns": leaks,
+        "age_bands": list(getattr(schema, "age_bands", ()) or ()),
         "base_rates": _base_rates(data, attributes, target),
         "attributes": dict(prep.attributes),
         "rebalance": list(prep.rebalance),
@@ -1334,6 +1389,36 @@ def run_audit(
         synthetic=synthetic_out,
         augmented_train=augmented_out,
     )
+
+
+def _leaky_columns(data: pd.DataFrame, features: Sequence[str], target: str) -> dict[str, float]:
+    """Columns that on their own separate the outcome almost perfectly (AUROC ≥ 0.99 of the
+    column, or of its per-value outcome rate for categories): likely leaks such as a
+    follow-up time or a later test result."""
+    from sklearn.metrics import roc_auc_score
+
+    y = data[target].to_numpy().astype(int)
+    if len(np.unique(y)) < 2:
+        return {}
+    out: dict[str, float] = {}
+    for col in features:
+        s = data[col]
+        known = s.notna().to_numpy()
+        if known.sum() < 20 or len(np.unique(y[known])) < 2:
+            continue
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            x = s.to_numpy(dtype=float)[known]
+        else:
+            text = s[known].astype(str)
+            rates = pd.Series(y[known]).groupby(text.to_numpy()).mean()
+            if len(rates) < 2 or len(rates) > 0.5 * known.sum():
+                continue
+            x = text.map(rates).to_numpy(dtype=float)
+        auc = float(roc_auc_score(y[known], x))
+        auc = max(auc, 1 - auc)
+        if auc >= 0.99 and known.mean() >= 0.5:
+            out[str(col)] = round(auc, 3)
+    return out
 
 
 def _base_rates(data: pd.DataFrame, attributes: Sequence[str], target: str) -> dict[str, Any]:
@@ -1426,7 +1511,10 @@ def _cddpm_outputs(aug, train, train_pos, test, prep, seed, warnings, reference,
         labels=config.value_labels,
     )
     real_part = to_input_coding(
-        reference.loc[prep.source_index[train_pos], columns], reference=reference, columns=columns
+        reference.loc[prep.source_index[train_pos], columns],
+        reference=reference,
+        columns=columns,
+        exact=True,
     )
     augmented = pd.concat(
         [real_part.assign(source="real"), synthetic.assign(source="synthetic")],

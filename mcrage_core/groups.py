@@ -73,7 +73,7 @@ def parse_labels(specs: str | Iterable[str] | None) -> ValueLabels:
     if isinstance(specs, str):
         specs = [specs]
     out: ValueLabels = {}
-    example = "for example --labels 'raceth=1:White,2:Black,3:Hispanic'"
+    example = "for example raceth=1:White,2:Black,3:Hispanic"
     for spec in specs:
         if "=" not in spec:
             raise ConfigError(
@@ -169,14 +169,24 @@ def apply_labels(
                 f"value labels for column {col!r}: code(s) {', '.join(unused)} do not occur in "
                 "the table"
             )
-        clash = [lab for code, lab in mapping.items() if lab in present and lab != code]
+        labels_set = set(mapping.values())
+        already = present & labels_set  # values that are labels already (idempotent)
+        clash = [
+            lab
+            for code, lab in mapping.items()
+            if lab in present and lab != code and code in present
+        ]
         clash = [lab for lab in clash if lab not in mapping]
         if clash:
             raise ConfigError(
                 f"column {col!r}: the label(s) {', '.join(map(repr, clash))} are also codes of "
                 "the column; choose labels that are not codes"
             )
-        out[col] = keys.map(lambda k, m=mapping: m.get(k, k) if k is not None else np.nan)
+        out[col] = keys.map(
+            lambda k, m=mapping, done=already: (
+                np.nan if k is None else k if k in done else m.get(k, k)
+            )
+        )
     return out, warnings
 
 

@@ -69,8 +69,9 @@ def negative_label(reference: pd.Series, positive_class: str) -> str | None:
     return others.map(str).value_counts().index[0]
 
 
-def _restore_column(values: pd.Series, ref: pd.Series) -> pd.Series:
-    """``values`` cast to the kind of data ``ref`` holds."""
+def _restore_column(values: pd.Series, ref: pd.Series, *, exact: bool = False) -> pd.Series:
+    """``values`` cast to the kind of data ``ref`` holds (``exact``: the values are the
+    user's own, so nothing is rounded; whole numbers only lose a spurious ``.0``)."""
     if pd.api.types.is_bool_dtype(ref):
         text = values.map(lambda v: str(v).strip().lower() if pd.notna(v) else None)
         out = text.map({"true": True, "false": False, "1": True, "0": False, "1.0": True})
@@ -79,11 +80,13 @@ def _restore_column(values: pd.Series, ref: pd.Series) -> pd.Series:
         nums = pd.to_numeric(values, errors="coerce")
         observed = ref.dropna()
         whole = len(observed) > 0 and bool(np.all(np.mod(observed.to_numpy(dtype=float), 1) == 0))
-        if whole:
+        if whole and (not exact or bool((np.mod(nums.dropna(), 1) == 0).all())):
             nums = nums.round()
             if pd.api.types.is_integer_dtype(ref) and not nums.isna().any():
                 return nums.astype(ref.dtype)
             return nums.astype("Int64")
+        if exact:
+            return nums.astype(float)
         return nums.round(_decimals(observed)).astype(float)
     # text / category: keep the reference's own spelling of each value
     spelling = {code_key(v): v for v in pd.unique(ref.dropna())}
@@ -94,14 +97,12 @@ def _restore_column(values: pd.Series, ref: pd.Series) -> pd.Series:
 
 def _decimals(observed: pd.Series, *, cap: int = 6) -> int:
     """The most decimals the real values are written with (at most ``cap``)."""
-    sample = observed.iloc[:2000].to_numpy(dtype=float)
     best = 0
-    for v in sample:
+    for v in pd.unique(observed.dropna().to_numpy(dtype=float)):
         text = repr(float(v))
         if "e" in text or "E" in text:
             return cap
-        frac = text.split(".")[1] if "." in text else ""
-        frac = frac.rstrip("0")
+        frac = text.split(".")[1].rstrip("0") if "." in text else ""
         best = max(best, len(frac))
         if best >= cap:
             return cap
@@ -117,6 +118,7 @@ def to_input_coding(
     positive_class: str | None = None,
     negative_class: str | None = None,
     labels: Mapping[str, Mapping[str, str]] | None = None,
+    exact: bool = False,
 ) -> pd.DataFrame:
     """Rows produced inside the audit, written back in the coding of ``reference``.
 
@@ -134,16 +136,20 @@ def to_input_coding(
         The outcome column: ``1`` becomes ``positive_class`` and ``0`` ``negative_class``.
     labels
         Value labels that were applied for display; labels are turned back into codes.
+    exact
+        The rows are the user's own (the real part of the augmented set): values are kept
+        as they are, only whole numbers are written without a spurious ``.0``.
     """
     out = pd.DataFrame(index=range(len(frame)))
     labels = labels or {}
     for col in columns:
         ref = reference[col]
-        if col in frame.columns:
+        observed = ref.dropna()
+        constant = len(observed) == len(ref) and observed.nunique() == 1
+        if col in frame.columns and not (constant and frame[col].isna().all()):
             values = frame[col].reset_index(drop=True)
         else:  # not modelled: an empty or constant column is reproduced
-            observed = ref.dropna()
-            fill = observed.iloc[0] if observed.nunique() == 1 else np.nan
+            fill = observed.iloc[0] if constant else np.nan
             values = pd.Series([fill] * len(frame), dtype=object)
         if col == target and positive_class is not None:
             flag = pd.to_numeric(values, errors="coerce")
@@ -154,7 +160,7 @@ def to_input_coding(
             values = values.where(flag.notna().to_numpy(), np.nan)
         if col in labels:
             values = invert_labels(values, labels[col])
-        out[col] = _restore_column(values, ref).to_numpy()
+        out[col] = _restore_column(values, ref, exact=exact).reset_index(drop=True)
     return out
 
 

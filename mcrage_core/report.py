@@ -165,11 +165,17 @@ def plain_summary(results: AuditResults) -> str:
     elif len(base) > 1:
         worst = base.loc[base["value"].idxmin()]
         best = base.loc[base["value"].idxmax()]
-        parts.append(
-            f"By {attr}, F1 ranged from {worst['value']:.2f} for {worst['group']} "
-            f"(n={int(worst['n'])}) to {best['value']:.2f} for {best['group']} "
-            f"(n={int(best['n'])})."
-        )
+        if round(float(worst["value"]), 2) == round(float(best["value"]), 2):
+            parts.append(
+                f"By {attr}, F1 was {worst['value']:.2f} in every group large enough to judge "
+                f"({len(base)} groups)."
+            )
+        else:
+            parts.append(
+                f"By {attr}, F1 ranged from {worst['value']:.2f} for {worst['group']} "
+                f"(n={int(worst['n'])}) to {best['value']:.2f} for {best['group']} "
+                f"(n={int(best['n'])})."
+            )
     small = m[(m["attribute"] == attr) & m["small"] & (m["strategy"] == "none")]
     if len(small):
         groups = ", ".join(sorted(set(small["group"].astype(str))))

@@ -100,6 +100,7 @@ ARTEFACT_FILES: dict[str, str] = {
     "report": "report.html",
     "synthetic": "synthetic.csv",
     "augmented": "augmented_train.csv",
+    "columns": "synthetic.columns.json",
     "model": "model",
 }
 CANCEL_FILE = "CANCEL"

@@ -440,7 +440,7 @@ def infer_schema(
         values = out[target].dropna()
         if values.nunique() < 2:
             raise DataError(
-                f"The target column '{target}' has only one value ({values.iloc[0]!r} in every row)"
+                f"The target column '{target}' has only one value ({_plain(values.iloc[0])!r} in every row)"
                 if len(values)
                 else f"The target column '{target}' is empty"
                 + ". A model needs at least two outcomes: choose another target column."
@@ -848,6 +848,12 @@ def _resolve_positive(series: pd.Series, positive_class: object | None, target: 
             f"Its values are: {', '.join(map(repr, sorted(as_text.unique())[:10]))}."
         )
     return wanted
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (so messages read 0, not np.int64(0))."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
 
 
 def _same_number(a: str, b: str) -> bool:

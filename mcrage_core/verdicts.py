@@ -123,6 +123,20 @@ def fairness_findings(results: Any) -> list[Finding]:
             "metric depend on this threshold; AUROC and PR-AUC do not.",
         )
     )
+    leaks = ds.get("leaky_columns") or {}
+    if leaks:
+        out.append(
+            Finding(
+                "outcome_leak",
+                "warning",
+                "Column(s) "
+                + ", ".join(f"{c} (AUROC {float(a):.2f} on its own)" for c, a in leaks.items())
+                + " almost perfectly predict the outcome, so the models may be reading the "
+                "answer rather than learning it (for example a follow-up time or a later test "
+                "result). Keep such columns out of modelling on the Data page (or with the "
+                "schema's exclude) and run the audit again.",
+            )
+        )
     attributes = [a for a in dict.fromkeys(results.metrics["attribute"]) if a != "overall"]
     for attr in attributes:
         rng = base_rate_range(results, attr)
@@ -182,7 +196,7 @@ def fairness_findings(results: Any) -> list[Finding]:
     if "threshold" in results.strategies:
         base = _value(results, "none", "overall", "all", "auroc")
         thr = _value(results, "threshold", "overall", "all", "auroc")
-        if np.isfinite(base) and np.isfinite(thr):
+        if np.isfinite(base) and np.isfinite(thr) and base - thr >= 0.005:
             out.append(
                 Finding(
                     "threshold_auroc",

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import _helpers as h
+from dashboard._readings import show_fidelity_verdicts
 from mcrage_core import plots
 from mcrage_core.presentation import (
     HUMAN_LABELS,
@@ -52,14 +53,14 @@ results = h.load_results(record)
 synthetic = h.load_run_csv(record, "synthetic")
 augmented = h.load_run_csv(record, "augmented")
 if synthetic is None or augmented is None or synthetic.empty:
-    st.info(
-        "This run produced no synthetic rows (the MCRAGE / CDDPM strategy was not chosen, or "
-        "every cell was too small). Start a run with it on the Train page to compare."
-    )
+    st.info(h.md_escape(h.why_no_synthetic_rows(record, results)), icon=":material/info:")
     st.page_link(h.PAGE_TRAIN, label="Go to 3 · Train", icon=":material/model_training:")
     st.stop()
 real = augmented[augmented["source"] == "real"] if "source" in augmented else augmented
 group_col = str((results.dataset.get("rebalance") or [results.primary_attribute])[0])
+# the files keep the input's codes: show the labels and the audit's groups, as the results do
+real = h.with_audit_groups(real, results, record)
+synthetic = h.with_audit_groups(synthetic, results, record)
 features = [c for c in results.dataset.get("features") or [] if c in synthetic.columns]
 columns = [c for c in [*features, results.dataset.get("target"), group_col] if c in synthetic]
 
@@ -114,6 +115,8 @@ for i, (key, (label, text)) in enumerate(EXPLAIN.items()):
         fmt_count(value) if key == "exact_copies" else fmt_number(value, 2),
         help=text,
     )
+st.markdown("**Verdicts** (the thresholds used are named after each score):")
+show_fidelity_verdicts(overall)
 with st.expander("What do these scores mean?", expanded=False):
     for label, text in EXPLAIN.values():
         st.markdown(f"**{label}**: {text}")

@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import _helpers as h
 from dashboard import state
 from mcrage_core.errors import MCRAGEError
+from mcrage_core.groups import MERGED_LABEL, apply_labels, format_labels, parse_labels
 from mcrage_core.io import SUPPORTED_EXTENSIONS, list_sheets, load_table
 from mcrage_core.presentation import fmt_count, fmt_number, fmt_pct, format_table
 
@@ -21,6 +22,37 @@ st.write(
     "Load the patient table to audit. Each row is one patient or stay; one column is the "
     "outcome (for example death or readmission). Nothing leaves this computer."
 )
+
+
+def _parse_value_labels(text: str, table: pd.DataFrame, target: str | None) -> dict | None:
+    """The value labels written in the form (``{}`` when empty), or ``None`` after showing
+    what is wrong, line by line, in plain words."""
+    labels: dict[str, dict[str, str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            parsed = parse_labels(line.strip())
+        except MCRAGEError as exc:
+            message = str(exc).replace("for example --labels ", "for example ")
+            h.show_error(message, prefix=f"What do coded values mean? Line {number}: ")
+            return None
+        for col, mapping in parsed.items():
+            labels.setdefault(col, {}).update(mapping)
+    if target is not None and target in labels:
+        h.show_error(
+            f"the outcome column {target!r} keeps its own values; instead of labelling it, "
+            "choose its positive class in the list above.",
+            prefix="What do coded values mean? ",
+        )
+        return None
+    try:
+        apply_labels(table, labels)  # names a column not in the table, a label that is a code
+    except MCRAGEError as exc:
+        h.show_error(exc, prefix="What do coded values mean? ")
+        return None
+    return labels
+
 
 # ----------------------------------------------------------------------------- loading
 left, right = st.columns([3, 2], gap="large")
@@ -120,6 +152,9 @@ st.write(
 )
 for warning in schema.warnings:
     h.show_warning(warning)
+with contextlib.suppress(MCRAGEError):  # unusable labels are reported by the schema above
+    for warning in h.labelled_table()[1]:  # e.g. a label for a code that never occurs
+        h.show_warning(warning)
 
 frame = schema.to_frame()
 h.show_table(format_table(frame, {"missing_%": lambda v: fmt_number(v, 1)}))
@@ -148,6 +183,7 @@ m3.metric(
 
 # ----------------------------------------------------------------------------- overrides
 columns = [str(c) for c in df.columns]
+saved = h.choices()
 with st.form("roles", border=True):
     st.write("**Change roles**")
     f1, f2 = st.columns(2)
@@ -192,6 +228,37 @@ with st.form("roles", border=True):
         default=[c for c in schema.excluded if c in columns],
         key="exclude",
     )
+    l1, l2 = st.columns([3, 1])
+    chosen = [c for kind, c in schema.sensitive.items() if kind in ("race", "sex")]
+    coded = h.coded_columns(df, chosen)
+    labels_text = l1.text_area(
+        "What do coded values mean?",
+        "\n".join(format_labels(saved.get("value_labels") or {})),
+        key="value_labels",
+        height=90,
+        placeholder="\n".join(f"{c}=" + ",".join(f"{k}:…" for k in ks) for c, ks in coded.items())
+        or "raceth=1:White,2:Black,3:Hispanic",
+        help="One line per column, in the form raceth=1:White,2:Black,3:Hispanic. Charts, "
+        "tables and the report then show the labels; the synthetic files keep your codes.",
+    )
+    if coded:
+        l1.caption(
+            "Coded values in "
+            + "; ".join(
+                f"{h.md_escape(c)}: {h.md_escape(', '.join(ks))}" for c, ks in coded.items()
+            )
+            + ". Write what each code means, for example raceth=1:White,2:Black."
+        )
+    merge_below = l2.number_input(
+        "Merge groups smaller than N rows into 'other (merged)'",
+        min_value=0,
+        max_value=100_000,
+        value=int(saved.get("merge_below") or 0),
+        step=5,
+        key="merge_below",
+        help="0 = off. Race or sex groups with fewer rows are analysed together as one group "
+        f"'{MERGED_LABEL}' by the audit (the synthetic files keep the original values).",
+    )
     submitted = st.form_submit_button("Apply", type="primary", key="apply_roles")
 
 if submitted:
@@ -210,10 +277,15 @@ if submitted:
         st.stop()
     new["exclude"] = [c for c in excluded if c != new["target"]]
     new["include"] = [c for c in schema.excluded if c not in excluded]
+    value_labels = _parse_value_labels(labels_text, df, new["target"])
+    if value_labels is None:
+        st.stop()
+    new["value_labels"] = value_labels
+    new["merge_below"] = int(merge_below)
     try:
         from mcrage_core.schema import infer_schema
 
-        infer_schema(df, **h.schema_args(new))
+        infer_schema(apply_labels(df, value_labels)[0], **h.schema_args(new))
     except MCRAGEError as exc:
         h.show_error(exc, prefix="These settings cannot be used: ")
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import _helpers as h
@@ -46,6 +47,30 @@ for col, row in zip(cols, summary.itertuples(), strict=False):
         help=f"Largest group: {h.md_escape(row.largest)}; smallest: {h.md_escape(row.smallest)}; "
         f"{fmt_count(row.n_missing)} rows without a value.",
     )
+
+merge_below = int(h.choices().get("merge_below") or 0)
+if merge_below:
+    from mcrage_core.groups import MERGED_LABEL, merge_small_groups
+
+    age_col = schema.sensitive.get("age")
+    merging = []
+    for col in dict.fromkeys(schema.sensitive.values()):
+        if col == age_col or col not in coerced.columns:
+            continue
+        if pd.api.types.is_numeric_dtype(coerced[col]) and coerced[col].nunique() > 20:
+            continue  # banded by the audit, never merged
+        with h.user_errors():
+            _, small_groups = merge_small_groups(coerced[col], min_rows=merge_below)
+        if small_groups:
+            merging.append(f"{col}: {', '.join(small_groups)}")
+    if merging:
+        st.info(
+            h.md_escape(
+                f"The audit analyses groups with fewer than {merge_below} rows together as "
+                f"'{MERGED_LABEL}' ({'; '.join(merging)}). The counts below are the table's own."
+            ),
+            icon=":material/merge:",
+        )
 
 warnings = report.warnings()
 if warnings:

@@ -16,12 +16,19 @@ st.write(
 DOWNLOADS = (
     ("report", "HTML report (open in any browser, print to PDF)", "text/html", "html"),
     ("synthetic", "Synthetic rows (CSV)", "text/csv", "csv"),
+    (
+        "columns",
+        "Columns of the synthetic files: dropped columns with the reason, planned and "
+        "generated rows, cells the privacy guardrail skipped (JSON)",
+        "application/json",
+        "json",
+    ),
     ("augmented", "Augmented training set: real + synthetic rows (CSV)", "text/csv", "csv"),
     ("results", "All numbers (JSON)", "application/json", "json"),
 )
 cols = st.columns(2)
 for i, (name, label, mime, ext) in enumerate(DOWNLOADS):
-    path = record.artefact(name)
+    path = h.run_file(record, name)
     with cols[i % 2], st.container(border=True):
         st.markdown(f"**{label}**")
         if path is None:
@@ -31,7 +38,7 @@ for i, (name, label, mime, ext) in enumerate(DOWNLOADS):
         st.download_button(
             "Download",
             data=path.read_bytes(),
-            file_name=f"mcrage_{record.id}_{path.stem}.{ext}",
+            file_name=f"mcrage_{record.id}_{path.name.removesuffix('.' + ext)}.{ext}",
             mime=mime,
             key=f"download_{name}",
             icon=":material/download:",

@@ -11,8 +11,8 @@ import streamlit as st
 
 from dashboard import _helpers as h
 from dashboard import state
+from dashboard._readings import show_preview
 from mcrage_core.errors import MCRAGEError
-from mcrage_core.presentation import fmt_count, format_table
 
 st.title("3 · Train")
 registry = state.registry()
@@ -34,8 +34,7 @@ else:
     else:
         st.subheader("Set up a run")
         with h.user_errors():
-            report = h.current_audit()
-            data_bands, mapping = h.current_groups()
+            mapping = h.run_groups()
         kinds = list(mapping)
         labels = {k: f"{k} ({mapping[k]})" for k in kinds}
         c1, c2 = st.columns([2, 1])
@@ -55,17 +54,8 @@ else:
             st.warning("Pick at least one attribute to rebalance.")
             st.stop()
         rebalance_cols = [mapping[k] for k in rebalance_kinds]
-        with h.user_errors():
-            plan = h.current_plan(data_bands, rebalance_cols, schema.target)
-        n_add = int(plan["n_add"].sum())
-        st.write(
-            f"**Augmentation plan:** add **{fmt_count(n_add)} synthetic rows** so that every "
-            f"{' × '.join(rebalance_kinds)} group is as large as the largest one "
-            "(each group keeps its own outcome mix)."
-        )
-        h.show_table(
-            format_table(h.sort_by_group(plan, [*rebalance_cols, schema.target])), height=320
-        )
+        # the plan is drawn here, but computed after the settings below (it depends on them)
+        plan_box = st.container()
 
         presets = h.presets()
         p1, p2 = st.columns([2, 1])
@@ -112,21 +102,52 @@ else:
             allow_small = b3.checkbox(
                 "Allow small cells anyway (privacy risk)", value=False, key="allow_small"
             )
-        h.show_small_cell_guardrail(plan, min_rows=int(min_cell), allowed=bool(allow_small))
-        if st.button(
-            "Start training", type="primary", key="start_run", icon=":material/play_arrow:"
-        ):
-            params = h.run_params(
-                schema_choices=h.choices(),
-                rebalance=rebalance_cols,
-                strategies=strategies or list(h.DEFAULT_STRATEGIES),
-                preset=preset,
-                device=device,
-                n_seeds=int(seeds),
-                train_steps=int(epochs) or None,
-                min_cell_rows=int(min_cell),
-                allow_small_cells=bool(allow_small),
+            threshold = b1.number_input(
+                "Decision threshold",
+                min_value=0.05,
+                max_value=0.95,
+                value=0.5,
+                step=0.05,
+                format="%.2f",
+                key="threshold",
+                help="A patient is predicted positive when the model's probability is at least "
+                "this. Accuracy, F1 and every parity measure depend on it; AUROC does not.",
             )
+        strategies = strategies or list(h.DEFAULT_STRATEGIES)
+        params = h.run_params(
+            schema_choices=h.choices(),
+            rebalance=rebalance_cols,
+            strategies=strategies,
+            preset=preset,
+            device=device,
+            n_seeds=int(seeds),
+            train_steps=int(epochs) or None,
+            min_cell_rows=int(min_cell),
+            allow_small_cells=bool(allow_small),
+            threshold=round(float(threshold), 2),
+        )
+        with plan_box:
+            try:
+                preview = h.current_preview(params)
+            except MCRAGEError as exc:
+                h.show_error(exc, prefix="This run cannot start: ")
+                can_run = False
+            else:
+                can_run = show_preview(
+                    preview, cddpm="cddpm" in strategies, what=" × ".join(rebalance_kinds)
+                )
+                if "cddpm" in strategies:
+                    h.show_small_cell_risk(
+                        preview.plan, min_rows=int(min_cell), allowed=bool(allow_small)
+                    )
+        if st.button(
+            "Start training",
+            type="primary",
+            key="start_run",
+            icon=":material/play_arrow:",
+            disabled=not can_run,
+            help=None if can_run else "Fix the problem shown above first.",
+        ):
             try:
                 run_id = registry.start_run(owner, params, st.session_state[state.DATA])
             except MCRAGEError as exc:

@@ -121,3 +121,125 @@ def results_app(finished_home: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.query_params["session"] = OWNER
     return at.run()
+
+
+# --------------------------------------------------------------------------- coded trial table
+
+ACTG320 = REPO / "tests" / "data" / "real" / "actg320.csv"
+ACTG320_LABELS = "raceth=1:White,2:Black,3:Hispanic,4:Asian,5:Native American\nsex=1:Male,2:Female"
+CODED_OWNER = "dashboard-tests-coded-0001"
+
+
+def set_coded_roles(at: AppTest, *, labels: str = ACTG320_LABELS, merge_below: int = 20) -> AppTest:
+    """On the Data page with actg320 loaded: outcome censor = 1, race raceth, sex sex, the
+    value labels and the merge threshold; applied (twice: the positive class list belongs
+    to the outcome applied before)."""
+    at.selectbox(key="target").set_value("censor")
+    at.selectbox(key="sensitive_race").set_value("raceth")
+    at.selectbox(key="sensitive_sex").set_value("sex")
+    at.button(key="apply_roles").click().run()
+    at.selectbox(key="positive_class").set_value("1")
+    at.text_area(key="value_labels").set_value(labels)
+    at.number_input(key="merge_below").set_value(merge_below)
+    return at.button(key="apply_roles").click().run()
+
+
+def wait_for_runs(registry: object, *, timeout: float = 600) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        registry.refresh()  # type: ignore[attr-defined]
+        if not any(r.is_active for r in registry.list_runs(None)):  # type: ignore[attr-defined]
+            return
+        time.sleep(0.5)
+    raise AssertionError("runs did not finish in time")
+
+
+@pytest.fixture(scope="session")
+def coded_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A tiny audit of the coded trial table started from the Train page (real worker):
+    value labels, groups under 20 rows merged, decision threshold 0.4, every strategy.
+
+    Returns the home, the run id and what the Train page promised before the start."""
+    from mcrage_core.runs import RunRegistry
+
+    home = tmp_path_factory.mktemp("coded_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MCRAGE_HOME", str(home))
+        mp.setenv("MCRAGE_TEST_MODE", "1")
+        at = AppTest.from_file(str(APP), default_timeout=120)
+        at.query_params["session"] = CODED_OWNER
+        at.run()
+        _upload(at, "actg320.csv", ACTG320.read_bytes())
+        set_coded_roles(at)
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        at.switch_page("app_pages/train.py").run()
+        at.number_input(key="threshold").set_value(0.4).run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        headline = next(m.value for m in at.markdown if "Augmentation plan" in m.value)
+        plan = at.dataframe[0].value
+        at.button(key="start_run").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        registry = RunRegistry(home)
+        wait_for_runs(registry)
+        (record,) = registry.list_runs(None)
+        assert record.status == "succeeded", (record.error, registry.log_tail(record.id))
+    return {
+        "home": home,
+        "owner": CODED_OWNER,
+        "run_id": record.id,
+        "headline": headline,
+        "plan": plan,
+    }
+
+
+@pytest.fixture(name="set_coded_roles")
+def set_coded_roles_fixture() -> Callable[..., AppTest]:
+    """``set_coded_roles(at, labels=..., merge_below=...)`` (see :func:`set_coded_roles`)."""
+    return set_coded_roles
+
+
+@pytest.fixture()
+def coded_app(coded_run: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The app, seen by the session that started the coded run."""
+    monkeypatch.setenv("MCRAGE_HOME", str(coded_run["home"]))
+    monkeypatch.setenv("MCRAGE_TEST_MODE", "1")
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params["session"] = CODED_OWNER
+    return at.run()
+
+
+@pytest.fixture(scope="session")
+def no_synthetic_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Two finished tiny runs on actg320 without synthetic rows: one without the CDDPM
+    strategy, one whose every plan cell the privacy guardrail skips."""
+    from mcrage_core.runs import RunRegistry
+
+    home = tmp_path_factory.mktemp("no_synthetic_home")
+    registry = RunRegistry(home)
+    df = pd.read_csv(ACTG320)
+    base = {
+        "schema": {
+            "target": "censor",
+            "positive_class": "1",
+            "sensitive": {"race": "raceth", "sex": "sex", "age": None},
+        },
+        "table": "actg320.csv",
+    }
+    audit = {"rebalance": ["sex"], "preset": "tiny", "device": "cpu", "n_seeds": 1}
+    ids = {
+        "no_cddpm": registry.start_run(
+            OWNER, {**base, "audit": {**audit, "strategies": ["none", "oversample"]}}, df
+        ),
+        "all_blocked": registry.start_run(
+            OWNER,
+            {**base, "audit": {**audit, "strategies": ["none", "cddpm"], "min_cell_rows": 1000}},
+            df,
+        ),
+    }
+    wait_for_runs(registry)
+    for run_id in ids.values():
+        record = registry.get(run_id)
+        assert record.status == "succeeded", (record.error, registry.log_tail(run_id))
+    return {"home": home, "owner": OWNER, **ids}

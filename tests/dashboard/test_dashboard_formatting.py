@@ -130,3 +130,15 @@ def test_compare_train_and_report_pages_read_cleanly(results_app) -> None:
     _assert_readable(at)
     at.switch_page("app_pages/report.py").run()
     _assert_readable(at)
+
+
+def test_pages_of_a_coded_rare_outcome_run_read_cleanly(coded_app) -> None:
+    """Labels, merged groups, the rare-outcome tables and the verdicts read like the rest."""
+    at = coded_app.switch_page("app_pages/results.py").run()
+    _assert_readable(at)
+    for table in at.dataframe:
+        assert table.value.shape[1] <= 7  # fits the page width without scrolling
+    at.switch_page("app_pages/compare.py").run()
+    _assert_readable(at)
+    at.switch_page("app_pages/report.py").run()
+    _assert_readable(at)

@@ -27,7 +27,14 @@ def test_results_of_a_finished_run(results_app) -> None:
     assert not at.exception
     assert "AUROC" in at.dataframe[1].value.columns
     rule = at.dataframe[2].value
-    assert set(rule["80 % rule"]) <= {"passed", "failed", "unknown"}
+    readings = {"met", "not met", "–"}
+    readings |= {f"{r} (outcome rates differ: not a fairness verdict)" for r in readings}
+    assert set(rule["80 % rule"]) <= readings
+    infos = " ".join(i.value for i in at.info)
+    assert "probability is at least 0.50" in infos  # the threshold reading
+    base = at.dataframe[3].value
+    assert "Real outcome rate (base rate)" in base.columns
+    assert not any("outcome is rare" in w.value for w in at.warning)  # not rare here
 
 
 def test_runs_of_another_session_stay_hidden(

@@ -49,15 +49,55 @@ def test_plan_presets_start_and_cancel(app, upload, support2_small_csv) -> None:
     assert list(at.dataframe[-1].value["Status"]) == ["cancelled"]
 
 
-def test_small_cells_are_flagged_before_training(app, upload, support2_small_csv) -> None:
+def _headline(at, plain) -> str:
+    text = next(m.value for m in at.markdown if "Augmentation plan" in m.value)
+    return plain(text).replace("**", "")
+
+
+def test_small_cells_are_flagged_before_training(app, upload, support2_small_csv, plain) -> None:
     upload(app, "small.csv", support2_small_csv)
     at = app.switch_page("app_pages/train.py").run()
     assert not at.exception
+    at.number_input(key="min_cell_rows").set_value(1).run()
+    assert (at.dataframe[0].value["MCRAGE"] == "").all()
+    assert not any("MCRAGE:" in w.value for w in at.warning)
     at.number_input(key="min_cell_rows").set_value(1000).run()
-    warnings = " ".join(w.value for w in at.warning)
-    assert "will not synthesise" in warnings and "fewer than 1000" in warnings
+    warnings = " ".join(plain(w.value) for w in at.warning)
+    assert "MCRAGE: no synthetic rows for race = " in warnings and "fewer than 1000" in warnings
+    plan = at.dataframe[0].value
+    to_add = plan["Rows to add"].str.replace(",", "").astype(int)
+    assert (plan.loc[to_add > 0, "MCRAGE"] != "").all()  # every cell with rows to add skipped
+    headline = _headline(at, plain)
+    assert "generate 0 synthetic rows" in headline and f"asks for {to_add.sum():,}" in headline
     at.checkbox(key="allow_small").check().run()
     warnings = " ".join(w.value for w in at.warning)
     assert "You allowed them anyway" in warnings
     at.number_input(key="min_cell_rows").set_value(1).run()
-    assert not any("Privacy" in w.value for w in at.warning)
+    assert not any("Privacy" in w.value or "MCRAGE:" in w.value for w in at.warning)
+
+
+def test_the_plan_counts_the_training_split_of_the_chosen_settings(
+    app, upload, support2_small_csv, plain
+) -> None:
+    """The headline is the library's preview of this very run (its split and guardrail)."""
+    import io
+
+    import pandas as pd
+
+    from mcrage_core.evaluate import AuditConfig, preview_plan
+    from mcrage_core.schema import infer_schema
+
+    upload(app, "small.csv", support2_small_csv)
+    at = app.switch_page("app_pages/train.py").run()
+    caption = next(plain(c.value) for c in at.caption if "real rows with an outcome" in c.value)
+    df = pd.read_csv(io.BytesIO(support2_small_csv))
+    coerced, schema = infer_schema(df)
+    preview = preview_plan(coerced, schema, AuditConfig(schema.target, rebalance=("race",)))
+    assert f"{preview.n_train:,} train the models" in caption
+    assert f"{preview.n_test:,} real rows are held out" in caption
+    headline = _headline(at, plain)
+    assert f"generate {preview.n_add_cddpm:,} synthetic rows" in headline
+    at.multiselect(key="strategies").set_value(["none", "oversample"]).run()
+    headline = _headline(at, plain)
+    assert "MCRAGE (CDDPM) is not among the strategies" in headline
+    assert "MCRAGE" not in at.dataframe[0].value.columns  # nothing is skipped by it

@@ -318,3 +318,60 @@ def test_output_columns_keep_constant_and_empty_columns():
     cols, dropped = output_columns(df, schema)
     assert "c" in cols and "e" in cols and "race" in cols
     assert "id" in dropped
+
+
+def test_value_labels_apply_once_and_never_to_the_outcome():
+    from mcrage_core.groups import apply_labels
+
+    df = pd.DataFrame({"r": [1, 2, 3, 1]})
+    once, _ = apply_labels(df, {"r": {"1": "White", "2": "Black"}})
+    twice, _ = apply_labels(once, {"r": {"1": "White", "2": "Black"}})
+    assert once["r"].tolist() == twice["r"].tolist() == ["White", "Black", "3", "White"]
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame(
+        {
+            "race": rng.choice([1, 2], size=400),
+            "lab": rng.normal(size=400),
+            "y": (rng.random(400) < 0.3).astype(int),
+        }
+    )
+    data, schema = infer_schema(table, target="y", positive_class="1", sensitive=["race"])
+    config = AuditConfig(
+        "y",
+        sensitive=("race",),
+        strategies=("none",),
+        classifier="logreg",
+        seeds=1,
+        n_bootstrap=0,
+        value_labels={"y": {"1": "died", "0": "alive"}, "race": {"1": "A", "2": "B"}},
+    )
+    results = run_audit(data, schema, config)
+    assert any("outcome column 'y' were not used" in w for w in results.warnings)
+    assert set(results.metrics.loc[results.metrics["attribute"] == "race", "group"]) == {"A", "B"}
+
+
+def test_a_column_that_gives_the_outcome_away_is_flagged():
+    rng = np.random.default_rng(2)
+    n = 400
+    y = (rng.random(n) < 0.4).astype(int)
+    table = pd.DataFrame(
+        {
+            "race": rng.choice(["a", "b"], size=n),
+            "lab": rng.normal(size=n),
+            "days_to_death": np.where(y == 1, rng.integers(1, 100, n), 9999),
+            "y": y,
+        }
+    )
+    data, schema = infer_schema(table, target="y", positive_class="1", sensitive=["race"])
+    config = AuditConfig(
+        "y",
+        sensitive=("race",),
+        strategies=("none",),
+        classifier="logreg",
+        seeds=1,
+        n_bootstrap=0,
+    )
+    results = run_audit(data, schema, config)
+    assert "days_to_death" in results.dataset["leaky_columns"]
+    assert "lab" not in results.dataset["leaky_columns"]
+    assert any(f.code == "outcome_leak" for f in fairness_findings(results))

@@ -1,0 +1,109 @@
+"""Plain readings shown on the dashboard: fairness findings, synthetic-data verdicts and
+the pre-training plan preview. The texts come from ``mcrage_core.verdicts`` (the report
+uses the same ones), so the dashboard and the report cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from mcrage_core.verdicts import FIDELITY_HELP, fairness_findings, fidelity_verdict
+
+_BADGE = {"good": "🟢 good", "fair": "🟡 fair", "poor": "🔴 poor"}
+
+
+def _md(text: str) -> str:
+    """Text safe for markdown (no accidental bold from ``__x__`` or ``*x*``)."""
+    for ch in ("\\", "*", "_", "`", "#", "[", "]", "<", ">", "|", "$"):
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def show_findings(results: Any) -> None:
+    """What a reviewer must know before reading the fairness tables."""
+    for finding in fairness_findings(results):
+        box = st.warning if finding.level == "warning" else st.info
+        box(_md(finding.text), icon="⚠️" if finding.level == "warning" else "ℹ️")
+
+
+def verdict_text(metric: str, value: Any) -> str:
+    """``"🟢 good"`` / ``"🟡 fair"`` / ``"🔴 poor"`` or ``"–"``."""
+    verdict = fidelity_verdict(metric, value)
+    return _BADGE.get(verdict or "", "–")
+
+
+def show_fidelity_verdicts(overall: dict[str, Any]) -> None:
+    """One line per synthetic-data score: value, verdict and the thresholds used."""
+    rows = []
+    for metric, help_text in FIDELITY_HELP.items():
+        value = overall.get(metric)
+        shown = "–" if value is None else f"{float(value):.2f}"
+        if metric == "exact_copies" and value is not None:
+            shown = f"{int(value):,}"
+        rows.append(
+            f"- **{metric.replace('_', ' ')}**: {shown} · {verdict_text(metric, value)} "
+            f"— {_md(help_text)}"
+        )
+    st.markdown("\n".join(rows))
+    method = overall.get("detection_auc_method")
+    if method:
+        st.caption(f"Detection AUC is computed {_md(str(method))}.")
+
+
+SKIPPED = "skipped: too few real rows (privacy)"
+
+
+def plan_table(preview: Any) -> Any:
+    """The preview's plan for display: groups in display order, numbers as text, the
+    cells the privacy guardrail skips marked."""
+    from dashboard._helpers import sort_by_group
+    from mcrage_core.presentation import format_table
+
+    plan = preview.plan.copy()
+    groups = [c for c in plan.columns if c not in ("n_real", "n_add", "n_final", "blocked")]
+    plan = sort_by_group(plan, groups)
+    if "blocked" in plan.columns:
+        plan["blocked"] = plan["blocked"].map(lambda b: SKIPPED if bool(b) else "")
+    return format_table(plan, labels={"blocked": "MCRAGE"})
+
+
+def show_preview(preview: Any, *, cddpm: bool = True, what: str = "group") -> bool:
+    """The exact plan of the run with the guardrail's effects: the headline count (what
+    the run generates), the split sizes, the plan with skipped cells marked, the notes;
+    ``False`` when the audit would be refused (the reason is shown)."""
+    from dashboard._helpers import show_table
+
+    skipped = preview.n_add - preview.n_add_cddpm
+    if cddpm:
+        head = (
+            f"**Augmentation plan:** MCRAGE will generate **{preview.n_add_cddpm:,} synthetic "
+            f"rows** so that every {_md(what)} group is as large as the largest one (each group "
+            "keeps its own outcome mix)"
+        )
+        if skipped:
+            head += (
+                f"; the plan asks for {preview.n_add:,}, and {skipped:,} are skipped by the "
+                "privacy guardrail (cells marked below)"
+            )
+        st.markdown(head + ".")
+    else:
+        st.markdown(
+            f"**Augmentation plan:** the other strategies add **{preview.n_add:,} rows** so that "
+            f"every {_md(what)} group is as large as the largest one. MCRAGE (CDDPM) is not "
+            "among the strategies, so no synthetic rows are generated."
+        )
+    st.caption(
+        f"{preview.n_rows:,} real rows with an outcome: {preview.n_train:,} train the models "
+        f"and the generator, {preview.n_test:,} real rows are held out for testing (never "
+        "synthetic). The plan is computed on exactly these training rows."
+    )
+    show_table(plan_table(preview), height=320, key="plan_table")
+    if preview.notes:  # one box, one line per skipped cell or changed outcome mix
+        st.warning(
+            "\n".join(f"- {_md(note)}" for note in preview.notes), icon=":material/privacy_tip:"
+        )
+    if preview.problem:
+        st.error(_md(preview.problem))
+        return False
+    return True
