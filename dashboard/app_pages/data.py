@@ -275,8 +275,11 @@ if submitted:
             f"got {bands!r}."
         )
         st.stop()
-    new["exclude"] = [c for c in excluded if c != new["target"]]
-    new["include"] = [c for c in schema.excluded if c not in excluded]
+    # only what the user changed: automatic exclusions (identifiers, empty or constant
+    # columns) keep their own reasons; removing one brings it back into modelling
+    auto = [c for c, why in schema.excluded.items() if why != "excluded by the user"]
+    new["exclude"] = [c for c in excluded if c != new["target"] and c not in auto]
+    new["include"] = [c for c in auto if c not in excluded]
     value_labels = _parse_value_labels(labels_text, df, new["target"])
     if value_labels is None:
         st.stop()

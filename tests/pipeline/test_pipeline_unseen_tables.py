@@ -375,3 +375,13 @@ def test_a_column_that_gives_the_outcome_away_is_flagged():
     assert "days_to_death" in results.dataset["leaky_columns"]
     assert "lab" not in results.dataset["leaky_columns"]
     assert any(f.code == "outcome_leak" for f in fairness_findings(results))
+
+
+def test_a_column_filled_in_only_for_one_outcome_is_flagged_as_a_leak():
+    from mcrage_core.evaluate import _leaky_columns
+
+    flchain = pd.read_csv(REAL / "flchain.csv")
+    data = flchain.assign(death=(flchain["death"] == "dead").astype(int))
+    leaks = _leaky_columns(data, ["chapter", "age", "kappa"], "death")
+    assert "chapter" in leaks  # the cause of death is filled in only for those who died
+    assert "age" not in leaks and "kappa" not in leaks
