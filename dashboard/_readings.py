@@ -14,7 +14,9 @@ _BADGE = {"good": "🟢 good", "fair": "🟡 fair", "poor": "🔴 poor"}
 
 
 def _md(text: str) -> str:
-    """Text safe for markdown (no accidental bold from ``__x__`` or ``*x*``)."""
+    """Text safe for markdown (no accidental bold from ``__x__`` or ``*x*``), escaping only
+    the characters that would change the rendering, so the readings stay searchable text
+    (``_helpers.md_escape`` also escapes ``.``, ``-`` and brackets, for user data)."""
     for ch in ("\\", "*", "_", "`", "#", "[", "]", "<", ">", "|", "$"):
         text = text.replace(ch, "\\" + ch)
     return text
@@ -101,7 +103,8 @@ def show_preview(preview: Any, *, cddpm: bool = True, what: str = "group") -> bo
     show_table(plan_table(preview), height=320, key="plan_table")
     if preview.notes:  # one box, one line per skipped cell or changed outcome mix
         st.warning(
-            "\n".join(f"- {_md(note)}" for note in preview.notes), icon=":material/privacy_tip:"
+            "\n".join(f"- {_md(note)}" for note in preview.notes),
+            icon=":material/privacy_tip:",
         )
     if preview.problem:
         st.error(_md(preview.problem))

@@ -59,6 +59,7 @@ __all__ = [
     "Strategy",
     "get_strategy",
     "small_cells",
+    "blocked_mask",
     "guardrail_notes",
 ]
 
@@ -285,9 +286,15 @@ def cell_key(row: Mapping[str, Any] | pd.Series, columns: Sequence[str]) -> tupl
     return tuple(row[c] for c in columns)
 
 
+def blocked_mask(plan: pd.DataFrame, *, min_rows: int, allow: bool = False) -> pd.Series:
+    """The privacy guardrail: plan rows asking for generated rows from fewer than
+    ``min_rows`` real rows (none when small cells are ``allow``-ed)."""
+    return (plan["n_add"] > 0) & (plan["n_real"] < int(min_rows)) & (not allow)
+
+
 def small_cells(plan: pd.DataFrame, *, min_rows: int) -> pd.DataFrame:
     """Plan rows asking for synthetic rows from fewer than ``min_rows`` real rows."""
-    return plan[(plan["n_add"] > 0) & (plan["n_real"] < min_rows)]
+    return plan[blocked_mask(plan, min_rows=min_rows)]
 
 
 def guardrail_notes(
@@ -311,7 +318,7 @@ def guardrail_notes(
         except (TypeError, ValueError):
             return str(names.get(v, v))
 
-    blocked = (plan["n_add"] > 0) & (plan["n_real"] < int(min_rows))
+    blocked = blocked_mask(plan, min_rows=min_rows)
     notes: list[str] = []
     for _, row in plan[blocked].iterrows():
         cell = " / ".join(f"{c} = {row[c]}" for c in groups)
@@ -702,9 +709,10 @@ class CDDPMStrategy(Strategy):
         _check_plan(train, plan, cols)
         train = train.reset_index(drop=True)
         warnings: list[str] = []
-        todo = plan[plan["n_add"] > 0]
-        blocked = todo[todo["n_real"] < context.min_cell_rows]
-        if len(blocked) and not context.allow_small_cells:
+        skip = blocked_mask(plan, min_rows=context.min_cell_rows, allow=context.allow_small_cells)
+        blocked = plan[skip]
+        todo = plan[(plan["n_add"] > 0) & ~skip]
+        if len(blocked):
             warnings.extend(
                 guardrail_notes(
                     plan[[*cols, "n_real", "n_add"]],
@@ -713,9 +721,6 @@ class CDDPMStrategy(Strategy):
                     outcome_names=context.outcome_names,
                 )
             )
-            todo = todo[todo["n_real"] >= context.min_cell_rows]
-        else:
-            blocked = blocked.iloc[0:0]
         if todo.empty:
             return _finish(
                 self.name, train, train.iloc[0:0], warnings=tuple(warnings), blocked=blocked

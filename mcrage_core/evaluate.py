@@ -49,6 +49,7 @@ from mcrage_core.augment import (
     STRATEGY_LABELS,
     AugmentContext,
     PlanMode,
+    blocked_mask,
     get_strategy,
     plan_augmentation,
 )
@@ -560,7 +561,7 @@ def metrics_from_counts(
     fn = Wf @ (y & ~pred)
     tn = Wf @ (~y & ~pred)
     n = tp + fp + fn + tn
-    tpr = _safe_div(tp, tp + fn)
+    tpr = _safe_div(tp, tp + fn)  # NaN where a resample has no positive
     tnr = _safe_div(tn, tn + fp)
     with np.errstate(invalid="ignore"):
         balanced = np.where(np.isnan(tpr), tnr, np.where(np.isnan(tnr), tpr, (tpr + tnr) / 2))
@@ -572,7 +573,7 @@ def metrics_from_counts(
         "pr_auc": _weighted_average_precision(y, np.asarray(score, dtype=float), W),
         "base_rate": _safe_div(tp + fn, n),
         "selection_rate": _safe_div(tp + fp, n),
-        "tpr": _safe_div(tp, tp + fn, empty=0.0),
+        "tpr": np.nan_to_num(tpr, nan=0.0),
         "fpr": _safe_div(fp, fp + tn, empty=0.0),
     }
 
@@ -639,22 +640,15 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
 
         positive = detect_positive_class(df[target])
     values = df[target].dropna().astype(str).unique()
-    if str(positive) not in set(values):
-        from mcrage_core.schema import _same_number
-
-        same = [v for v in values if _same_number(v, str(positive))]
-        if len(same) == 1:  # '1' given, the column holds 1.0 because of a blank
-            positive = same[0]
     if len(values) < 2:
         raise DataError(
             f"the outcome column {target!r} has only one value ({', '.join(values) or 'none'}); "
             "a model needs both outcomes in the data"
         )
-    if str(positive) not in set(values):
-        raise ConfigError(
-            f"the positive outcome {positive!r} does not occur in column {target!r} "
-            f"(values: {', '.join(sorted(values)[:10])}); pick one of those"
-        )
+    from mcrage_core.schema import resolve_positive_class
+
+    # as written in the column ('1' given, '1.0' stored because of a blank)
+    positive = resolve_positive_class(df[target], positive, target)
     warnings: list[str] = []
     if len(values) > 2:
         warnings.append(
@@ -702,7 +696,7 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
             derived.append(name)
             continue
         if config.merge_below:
-            from mcrage_core.groups import merge_small_groups
+            from mcrage_core.groups import MERGED_LABEL, merge_small_groups
 
             grouped, small = merge_small_groups(s, min_rows=int(config.merge_below))
             if small:
@@ -713,7 +707,7 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
                 derived.append(name)
                 warnings.append(
                     f"{col}: group(s) {', '.join(small)} have fewer than {config.merge_below} "
-                    f"rows and are analysed together as '{name.split(' (')[0]}: other (merged)'"
+                    f"rows and are analysed together as '{col}: {MERGED_LABEL}'"
                 )
                 continue
         attributes[col] = col
@@ -885,10 +879,8 @@ def _plan(prep: _Prepared, train: pd.DataFrame, config: AuditConfig) -> pd.DataF
         balance_outcome=config.balance_outcome,
     )
     if "cddpm" in config.strategies:
-        plan["blocked"] = (
-            (plan["n_add"] > 0)
-            & (plan["n_real"] < int(config.min_cell_rows))
-            & (not config.allow_small_cells)
+        plan["blocked"] = blocked_mask(
+            plan, min_rows=config.min_cell_rows, allow=config.allow_small_cells
         )
     return plan
 
@@ -914,10 +906,9 @@ def _outcome_labels(prep: _Prepared, reference: pd.DataFrame) -> dict[int, Any]:
     }
 
 
-def _display_plan(plan: pd.DataFrame, prep: _Prepared, reference: pd.DataFrame) -> pd.DataFrame:
-    """The plan with the outcome written as the user's own values, not 0/1."""
+def _display_plan(plan: pd.DataFrame, prep: _Prepared, names: Mapping[int, Any]) -> pd.DataFrame:
+    """The plan with the outcome written as the user's own values (``names``), not 0/1."""
     out = plan.copy()
-    names = _outcome_labels(prep, reference)
     out[prep.target] = out[prep.target].map(lambda v: names.get(int(v), str(v)))
     return out
 
@@ -964,19 +955,20 @@ def preview_plan(df: pd.DataFrame, schema: Any, config: AuditConfig) -> PlanPrev
     except DataError as exc:
         problem = str(exc)
     plan = _plan(prep, train, config)
+    names = _outcome_labels(prep, labelled)
+    blocked = plan["blocked"] if "blocked" in plan.columns else pd.Series(False, index=plan.index)
     notes: list[str] = []
-    if "cddpm" in config.strategies and "blocked" in plan.columns:
+    if blocked.any():  # the same sentences the run will write
         notes.extend(
             guardrail_notes(
                 plan,
                 [*prep.rebalance, prep.target],
                 min_rows=int(config.min_cell_rows),
-                outcome_names=_outcome_labels(prep, labelled),
+                outcome_names=names,
             )
         )
-    blocked = plan["blocked"] if "blocked" in plan.columns else pd.Series(False, index=plan.index)
     return PlanPreview(
-        plan=_display_plan(plan, prep, labelled),
+        plan=_display_plan(plan, prep, names),
         n_rows=len(prep.df),
         n_train=len(train),
         n_test=len(test),
@@ -1262,7 +1254,17 @@ def run_audit(
             if strategy_name == "cddpm" and seed_pos == 0:
                 with _threads(config.threads):
                     synthetic_out, augmented_out, fidelity, training = _cddpm_outputs(
-                        aug, train, train_pos, test, prep, seed, warnings, df, schema, config
+                        aug,
+                        train,
+                        train_pos,
+                        test,
+                        prep,
+                        seed,
+                        warnings,
+                        df,
+                        schema,
+                        config,
+                        outcome_names,
                     )
             _check_stop(should_stop)
             tracker.emit(f"Training the {CLASSIFIER_LABELS[config.classifier]} ({stage})")
@@ -1376,7 +1378,7 @@ def run_audit(
         dataset=dataset,
         metrics=metrics,
         disparity=disparity,
-        plan=_display_plan(first_plan, prep, labelled)
+        plan=_display_plan(first_plan, prep, outcome_names)
         if first_plan is not None
         else pd.DataFrame(),
         imbalance=imbalance,
@@ -1448,8 +1450,7 @@ def _snap_to_groups(aug: Any, prep: _Prepared, seed: int) -> Any:
 
     rng = np.random.default_rng(seed)
     synthetic = aug.synthetic.copy()
-    n_real = len(aug.train) - len(aug.synthetic)
-    real = aug.train.iloc[:n_real]
+    real = aug.train.iloc[: len(aug.train) - len(aug.synthetic)]
     for gcol in prep.rebalance:
         if gcol not in prep.merged or gcol not in synthetic.columns:
             continue
@@ -1466,6 +1467,12 @@ def _snap_to_groups(aug: Any, prep: _Prepared, seed: int) -> Any:
         own = ~merged_rows & group.notna().to_numpy()
         value.iloc[np.flatnonzero(own)] = group.iloc[np.flatnonzero(own)].to_numpy()
         synthetic[src] = value.to_numpy()
+    return _with_synthetic(aug, synthetic)
+
+
+def _with_synthetic(aug: Any, synthetic: pd.DataFrame) -> Any:
+    """``aug`` with its added rows replaced by ``synthetic`` (the real rows unchanged)."""
+    real = aug.train.iloc[: len(aug.train) - len(aug.synthetic)]
     train = pd.concat([real, synthetic], ignore_index=True)
     return replace(aug, train=train, synthetic=synthetic)
 
@@ -1481,12 +1488,16 @@ def _clip_to_bands(aug: Any, bands: Mapping[str, tuple[str, tuple[int, ...]]]) -
         bounds = [-np.inf, *edges, np.inf]
         lows = dict(zip(age_band_labels(edges), bounds[:-1], strict=True))
         highs = dict(zip(age_band_labels(edges), bounds[1:], strict=True))
-        from mcrage_core.records import _decimals
+        from mcrage_core.diffusion.encoding import decimals_of
 
         real_values = pd.to_numeric(aug.train[src], errors="coerce").dropna()
         # the precision real ages are written with, so that rounding on output cannot push
         # an age over its band's upper edge (44.99 → 45.0)
-        digits = 0 if pd.api.types.is_integer_dtype(synthetic[src]) else _decimals(real_values)
+        digits = (
+            0
+            if pd.api.types.is_integer_dtype(synthetic[src])
+            else decimals_of(real_values.to_numpy(dtype=float))
+        )
         step = 10.0**-digits
         label = synthetic[band_col].astype(str)
         lo = label.map(lows).astype(float).to_numpy()
@@ -1495,18 +1506,17 @@ def _clip_to_bands(aug: Any, bands: Mapping[str, tuple[str, tuple[int, ...]]]) -
         clipped = np.where(np.isnan(values), values, np.clip(np.round(values, digits), lo, hi))
         with contextlib.suppress(TypeError, ValueError):
             synthetic[src] = pd.Series(clipped, index=synthetic.index).astype(synthetic[src].dtype)
-    n_real = len(aug.train) - len(aug.synthetic)
-    train = pd.concat([aug.train.iloc[:n_real], synthetic], ignore_index=True)
-    return replace(aug, train=train, synthetic=synthetic)
+    return _with_synthetic(aug, synthetic)
 
 
-def _cddpm_outputs(aug, train, train_pos, test, prep, seed, warnings, reference, schema, config):
+def _cddpm_outputs(
+    aug, train, train_pos, test, prep, seed, warnings, reference, schema, config, names
+):
     """The synthetic rows and the augmented training set in the input's own coding (see
     :mod:`mcrage_core.records`), the fidelity report and the training summary."""
     from mcrage_core.records import output_columns, to_input_coding
 
     columns, dropped = output_columns(reference, schema)
-    names = _outcome_labels(prep, reference)
     synthetic = to_input_coding(
         aug.synthetic,
         reference=reference,
@@ -1559,7 +1569,7 @@ def _cddpm_outputs(aug, train, train_pos, test, prep, seed, warnings, reference,
     training["output_columns"] = list(columns)
     training["dropped_columns"] = [{"column": c, "reason": r} for c, r in dropped.items()]
     if aug.blocked is not None and len(aug.blocked):
-        training["blocked_cells"] = _display_plan(aug.blocked, prep, reference).to_dict(
+        training["blocked_cells"] = _display_plan(aug.blocked, prep, names).to_dict(
             orient="records"
         )
     return synthetic, augmented, fidelity, training

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mcrage_core.diffusion.encoding import decimals_of
 from mcrage_core.groups import code_key, invert_labels
 
 __all__ = [
@@ -87,26 +88,12 @@ def _restore_column(values: pd.Series, ref: pd.Series, *, exact: bool = False) -
             return nums.astype("Int64")
         if exact:
             return nums.astype(float)
-        return nums.round(_decimals(observed)).astype(float)
+        return nums.round(decimals_of(observed.to_numpy(dtype=float))).astype(float)
     # text / category: keep the reference's own spelling of each value
     spelling = {code_key(v): v for v in pd.unique(ref.dropna())}
     return values.map(lambda v: spelling.get(code_key(v), v) if pd.notna(v) else np.nan).astype(
         object
     )
-
-
-def _decimals(observed: pd.Series, *, cap: int = 6) -> int:
-    """The most decimals the real values are written with (at most ``cap``)."""
-    best = 0
-    for v in pd.unique(observed.dropna().to_numpy(dtype=float)):
-        text = repr(float(v))
-        if "e" in text or "E" in text:
-            return cap
-        frac = text.split(".")[1].rstrip("0") if "." in text else ""
-        best = max(best, len(frac))
-        if best >= cap:
-            return cap
-    return best
 
 
 def to_input_coding(

@@ -34,10 +34,11 @@ from mcrage_core.verdicts import (
     FIDELITY_HELP,
     fairness_findings,
     fidelity_verdict,
+    four_fifths_text,
     parity_expected_to_differ,
 )
 
-__all__ = ["render_report", "plain_summary"]
+__all__ = ["render_report", "plain_summary", "four_fifths_text"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;
@@ -347,17 +348,6 @@ def _disparity_table(results: AuditResults, attribute: str) -> pd.DataFrame:
         row["80 % rule (demographic parity)"] = four_fifths_text(results, strategy, attribute)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def four_fifths_text(results: AuditResults, strategy: str, attribute: str) -> str:
-    """The 80 % rule reading, with the caveat when real outcome rates differ."""
-    ff = results.four_fifths(strategy, attribute)
-    if ff is None:
-        return "–"
-    text = "met" if ff else "not met"
-    if parity_expected_to_differ(results, attribute):
-        text += " (outcome rates differ: not a fairness verdict)"
-    return text
 
 
 def render_report(

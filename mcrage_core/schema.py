@@ -41,6 +41,7 @@ __all__ = [
     "binarize_target",
     "group_columns",
     "detect_positive_class",
+    "resolve_positive_class",
 ]
 
 ColumnKind = Literal[
@@ -451,7 +452,7 @@ def infer_schema(
                 "values). Choose a yes/no or categorical outcome column, or bin it first."
             )
         classes = tuple(str(v) for v in _sorted_values(values))
-        pos = _resolve_positive(out[target], positive_class, target)
+        pos = resolve_positive_class(out[target], positive_class, target)
         n_missing = int(out[target].isna().sum())
         if n_missing:
             warnings.append(
@@ -833,7 +834,15 @@ def detect_positive_class(series: pd.Series) -> str:
     return str(counts.index[-1])
 
 
-def _resolve_positive(series: pd.Series, positive_class: object | None, target: str) -> str:
+def resolve_positive_class(series: pd.Series, positive_class: object | None, target: str) -> str:
+    """The outcome value, as written in ``series``, that counts as positive: detected when
+    ``positive_class`` is ``None``; ``1`` matches ``1.0`` and case is ignored.
+
+    Raises
+    ------
+    ConfigError
+        If the value does not occur in the column.
+    """
     as_text = series.dropna().astype(str)
     if positive_class is None:
         return detect_positive_class(series)

@@ -31,6 +31,7 @@ __all__ = [
     "Finding",
     "fairness_findings",
     "parity_expected_to_differ",
+    "four_fifths_text",
     "FIDELITY_THRESHOLDS",
     "FIDELITY_HELP",
     "fidelity_verdict",
@@ -73,7 +74,6 @@ def base_rate_range(results: Any, attribute: str) -> tuple[str, float, str, floa
     """(lowest group, rate, highest group, rate, n low, n high) of the real outcome rate
     among the judged groups of ``attribute`` (all real rows with an outcome), or ``None``."""
     rates = (results.dataset.get("base_rates") or {}).get(attribute) or {}
-    small = set()
     m = results.metrics
     sel = m[(m["attribute"] == attribute) & (m["strategy"] == "none") & m["small"]]
     small = set(sel["group"].astype(str))
@@ -105,6 +105,17 @@ def parity_expected_to_differ(results: Any, attribute: str) -> bool:
     pooled = (lo * n_lo + hi * n_hi) / max(n_lo + n_hi, 1)
     se = math.sqrt(max(pooled * (1 - pooled) * (1 / max(n_lo, 1) + 1 / max(n_hi, 1)), 1e-12))
     return bool(material and (hi - lo) / se > 1.96)
+
+
+def four_fifths_text(results: Any, strategy: str, attribute: str) -> str:
+    """The 80 % rule reading, with the caveat when real outcome rates differ."""
+    ff = results.four_fifths(strategy, attribute)
+    if ff is None:
+        return "–"
+    text = "met" if ff else "not met"
+    if parity_expected_to_differ(results, attribute):
+        text += " (outcome rates differ: not a fairness verdict)"
+    return text
 
 
 def fairness_findings(results: Any) -> list[Finding]:

@@ -19,9 +19,9 @@ from mcrage_core.presentation import (
     fmt_with_change,
     humanize_columns,
 )
-from mcrage_core.report import four_fifths_text, plain_summary
+from mcrage_core.report import plain_summary
 from mcrage_core.results import DISPARITY_LABELS, FOUR_FIFTHS, METRIC_LABELS
-from mcrage_core.verdicts import RARE_OUTCOME
+from mcrage_core.verdicts import RARE_OUTCOME, four_fifths_text
 
 _HELP = {
     "demographic_parity_ratio": "Lowest ÷ highest share predicted positive across groups "

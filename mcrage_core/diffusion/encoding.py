@@ -84,7 +84,8 @@ def _py_scalar(value: Any) -> Any:
     return str(value)
 
 
-def _decimals(values: np.ndarray) -> int:
+def decimals_of(values: np.ndarray) -> int:
+    """The fewest decimals that write ``values`` (within rounding noise), at most 6."""
     for d in range(_MAX_DECIMALS + 1):
         if np.allclose(values, np.round(values, d), rtol=0.0, atol=10.0 ** -(d + 3)):
             return d
@@ -172,7 +173,7 @@ class TabularEncoder:
                     width=1,
                     minimum=float(obs.min()),
                     maximum=float(obs.max()),
-                    decimals=_decimals(obs),
+                    decimals=decimals_of(obs),
                 )
             )
             pos += 1

@@ -18,13 +18,6 @@ from mcrage_core.records import output_columns, synthetic_artefacts
 from mcrage_core.schema import infer_schema
 from mcrage_core.verdicts import fairness_findings, fidelity_verdict
 
-
-def tiny_cddpm_config():
-    from mcrage_core.worker import cddpm_config
-
-    return cddpm_config("tiny", device="cpu")
-
-
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 ACTG_LABELS = {
     "raceth": {"1": "White", "2": "Black", "3": "Hispanic", "4": "Asian", "5": "Native American"},
@@ -43,7 +36,7 @@ def icu_table(support2_df: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def icu_audit(icu_table):
+def icu_audit(icu_table, tiny_config):
     data, schema = infer_schema(icu_table, target="death", sensitive=["race", "sex", "age"])
     config = AuditConfig(
         "death",
@@ -52,7 +45,7 @@ def icu_audit(icu_table):
         classifier="logreg",
         seeds=1,
         n_bootstrap=20,
-        cddpm_config=tiny_cddpm_config(),
+        cddpm_config=tiny_config,
     )
     return data, schema, config, run_audit(data, schema, config)
 
@@ -63,7 +56,7 @@ def actg() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def actg_audit(actg):
+def actg_audit(actg, tiny_config):
     data, schema = infer_schema(
         actg, target="censor", positive_class="1", sensitive=["raceth", "sex", "age"]
     )
@@ -74,7 +67,7 @@ def actg_audit(actg):
         classifier="logreg",
         seeds=1,
         n_bootstrap=20,
-        cddpm_config=tiny_cddpm_config(),
+        cddpm_config=tiny_config,
         value_labels=ACTG_LABELS,
     )
     return data, schema, config, run_audit(data, schema, config)
@@ -229,7 +222,7 @@ def test_near_trivial_model_is_flagged():
 # ------------------------------------------------------------------ 7. labels and merging
 
 
-def test_merging_tiny_groups_keeps_codes_inside_the_merged_group(actg):
+def test_merging_tiny_groups_keeps_codes_inside_the_merged_group(actg, tiny_config):
     data, schema = infer_schema(
         actg, target="censor", positive_class="1", sensitive=["raceth", "sex", "age"]
     )
@@ -240,7 +233,7 @@ def test_merging_tiny_groups_keeps_codes_inside_the_merged_group(actg):
         classifier="logreg",
         seeds=1,
         n_bootstrap=0,
-        cddpm_config=tiny_cddpm_config(),
+        cddpm_config=tiny_config,
         merge_below=20,
         allow_small_cells=True,
     )
