@@ -13,7 +13,7 @@ part is untouched. A random forest (scikit-learn defaults, 100 trees) is trained
 
 and scored on the test part with ``in`` as the positive class (AUROC from predicted
 probabilities). The three augmenters share one plan made by
-:func:`mcrage_core.augment.plan_augmentation`: the diffusion model needs at least one
+:func:`mcrage_core.rebalance.plan.plan_augmentation`: the diffusion model needs at least one
 condition column, so the cells are ``SEX`` × ``SOURCE`` and ``balance_outcome=True``
 raises the ``in`` cell of each sex to its ``out`` cell (outcome balanced, as in the
 paper). The CDDPM is trained on the imbalanced part only.
@@ -41,9 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mcrage_core.augment import AugmentContext, get_strategy, plan_augmentation  # noqa: E402
 from mcrage_core.diffusion import CDDPMConfig  # noqa: E402
-from mcrage_core.io import load_table  # noqa: E402
+from mcrage_core.rebalance.plan import AugmentContext, get_strategy, plan_augmentation  # noqa: E402
+from mcrage_core.tables.io import load_table  # noqa: E402
 
 DATA = ROOT / "sample_data" / "patient_treatment.csv"
 TARGET = "SOURCE"

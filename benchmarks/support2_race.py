@@ -1,6 +1,6 @@
 """Race rebalancing on SUPPORT2: does MCRAGE help the worst-off race group?
 
-Runs :func:`mcrage_core.evaluate.run_audit` on ``sample_data/support2.csv`` (outcome
+Runs :func:`mcrage_core.evaluation.pipeline.run_audit` on ``sample_data/support2.csv`` (outcome
 ``died_within_6_months``, rebalanced attribute ``race``, evaluated by race, sex and age
 band) with every strategy, then prints for each strategy the worst-race-group F1 and
 AUROC and the equalized odds difference (race), each with its bootstrap 95 % interval
@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mcrage_core.evaluate import AuditConfig, run_audit  # noqa: E402
-from mcrage_core.io import load_table  # noqa: E402
-from mcrage_core.report import plain_summary, render_report  # noqa: E402
-from mcrage_core.results import STAT_SUFFIXES, to_jsonable  # noqa: E402
-from mcrage_core.schema import infer_schema  # noqa: E402
+from mcrage_core.evaluation.pipeline import AuditConfig, run_audit  # noqa: E402
+from mcrage_core.evaluation.results import STAT_SUFFIXES, to_jsonable  # noqa: E402
+from mcrage_core.presentation.report import plain_summary, render_report  # noqa: E402
+from mcrage_core.tables.io import load_table  # noqa: E402
+from mcrage_core.tables.schema import infer_schema  # noqa: E402
 
 DATA = ROOT / "sample_data" / "support2.csv"
 TARGET = "died_within_6_months"

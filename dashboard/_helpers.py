@@ -1,7 +1,7 @@
 """Small helpers shared by the dashboard pages: guards, per-session derived results,
 display tables, and a few plotly figures that only the dashboard needs.
 
-Numbers and headers are formatted by :mod:`mcrage_core.presentation` (shared with the
+Numbers and headers are formatted by :mod:`mcrage_core.presentation.format` (shared with the
 HTML report); text that comes from users or from error messages is escaped with
 :func:`md_escape` before Streamlit renders it as markdown."""
 
@@ -20,9 +20,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import state
-from mcrage_core.augment import STRATEGY_LABELS
 from mcrage_core.errors import MCRAGEError
-from mcrage_core.presentation import (
+from mcrage_core.presentation.format import (
     NO_VALUE,
     fmt_count,
     fmt_duration,
@@ -31,6 +30,7 @@ from mcrage_core.presentation import (
     human_label,
     sort_groups,
 )
+from mcrage_core.rebalance.plan import STRATEGY_LABELS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES: dict[str, tuple[Path, str]] = {
@@ -121,7 +121,7 @@ def labelled_table(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, list
     """The session's table with coded values replaced by the user's value labels (what
     every chart, table and pick list shows), and warnings such as codes that never occur
     (memoised)."""
-    from mcrage_core.groups import apply_labels
+    from mcrage_core.tables.groups import apply_labels
 
     df = require_table()
     ch = choices() if ch is None else ch
@@ -133,7 +133,7 @@ def labelled_table(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, list
 def current_schema(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, Any]:
     """``infer_schema`` of the session's table, with its value labels applied, and the
     session's choices (memoised). For display: a run gets the table in its own coding."""
-    from mcrage_core.schema import infer_schema
+    from mcrage_core.tables.schema import infer_schema
 
     ch = choices() if ch is None else ch
     table, _ = labelled_table(ch)
@@ -143,7 +143,7 @@ def current_schema(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, Any]
 def run_schema(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, Any]:
     """``infer_schema`` of the table in its own coding, exactly as the run's worker calls
     it (the audit applies the value labels itself)."""
-    from mcrage_core.schema import infer_schema
+    from mcrage_core.tables.schema import infer_schema
 
     df = require_table()
     ch = choices() if ch is None else ch
@@ -157,7 +157,7 @@ def coded_columns(
 ) -> dict[str, list[str]]:
     """The codes of those ``columns`` that look coded (numbers, or few distinct short
     values such as ``M``/``F``), in order: ``{"raceth": ["1", "2", "3"]}``."""
-    from mcrage_core.groups import code_key
+    from mcrage_core.tables.groups import code_key
 
     out: dict[str, list[str]] = {}
     for col in columns:
@@ -186,7 +186,7 @@ def coded_columns(
 def fallback_schema() -> tuple[pd.DataFrame, Any]:
     """Schema with nothing chosen and no outcome guessed: used when the current choices fail,
     so that the user can still pick other roles."""
-    from mcrage_core.schema import infer_schema
+    from mcrage_core.tables.schema import infer_schema
 
     df = require_table()
     key = st.session_state[state.DATA_VERSION]
@@ -195,7 +195,7 @@ def fallback_schema() -> tuple[pd.DataFrame, Any]:
 
 def current_audit() -> Any:
     """``audit_imbalance`` of the session's table (memoised)."""
-    from mcrage_core.audit import audit_imbalance
+    from mcrage_core.tables.imbalance import audit_imbalance
 
     coerced, schema = current_schema()
     small = int(st.session_state[state.SMALL_CELL])
@@ -205,7 +205,7 @@ def current_audit() -> Any:
 
 def load_sample(name: str) -> None:
     """Load a bundled sample table as the session's table."""
-    from mcrage_core.io import load_table
+    from mcrage_core.tables.io import load_table
 
     path, _ = SAMPLES[name]
     df = load_table(path)
@@ -311,7 +311,7 @@ def missingness_figure(schema: Any) -> go.Figure:
 def intersection_figure(intersection: pd.DataFrame, columns: list[str]) -> go.Figure:
     """Heatmap of counts: the first group column down, the other(s) combined across
     (e.g. race × "sex · age band")."""
-    from mcrage_core import plots
+    from mcrage_core.presentation import plots
 
     if len(columns) == 1:
         frame = intersection.assign(all="all")
@@ -383,7 +383,7 @@ def device_label() -> str:
 
 def run_groups() -> dict[str, str]:
     """Sensitive kind -> the group column the run uses for it (age -> ``age_band``)."""
-    from mcrage_core.schema import group_columns
+    from mcrage_core.tables.schema import group_columns
 
     coerced, schema = run_schema()
     return state.memo(
@@ -392,11 +392,11 @@ def run_groups() -> dict[str, str]:
 
 
 def current_preview(params: dict[str, Any]) -> Any:
-    """:func:`mcrage_core.evaluate.preview_plan` of a run with ``params`` (the settings
+    """:func:`mcrage_core.evaluation.pipeline.preview_plan` of a run with ``params`` (the settings
     :func:`run_params` writes): the worker's own config, the table in its own coding and
     the exact training split, so the counts are the ones the run generates (memoised)."""
-    from mcrage_core.evaluate import preview_plan
-    from mcrage_core.worker import audit_config
+    from mcrage_core.evaluation.pipeline import preview_plan
+    from mcrage_core.jobs.worker import audit_config
 
     coerced, schema = run_schema(params["schema"])
     key = (
@@ -421,7 +421,7 @@ def run_params(
     allow_small_cells: bool,
     threshold: float = 0.5,
 ) -> dict[str, Any]:
-    """The settings stored with a run and read by ``mcrage_core.worker`` (schema choices,
+    """The settings stored with a run and read by ``mcrage_core.jobs.worker`` (schema choices,
     included columns among them; value labels, merging and the decision threshold go to
     the audit)."""
     schema = {k: v for k, v in schema_choices.items() if k not in ("value_labels", "merge_below")}
@@ -554,7 +554,7 @@ def show_run(record: Any, registry: Any, *, owner: str, now: float) -> None:
         c1.page_link(PAGE_RESULTS, label="Open 5 · Results", icon=":material/balance:")
         c2.page_link(PAGE_COMPARE, label="Open 4 · Compare", icon=":material/compare:")
     if history:
-        from mcrage_core.plots import loss_curve
+        from mcrage_core.presentation.plots import loss_curve
 
         st.plotly_chart(loss_curve(history), key=f"loss_{record.id}")
     if mine:
@@ -663,8 +663,8 @@ def pick_finished_run(*, purpose: str) -> Any:
 
 
 def load_results(record: Any) -> Any:
-    """The run's :class:`~mcrage_core.results.AuditResults` (memoised per run)."""
-    from mcrage_core.results import AuditResults
+    """The run's :class:`~mcrage_core.evaluation.results.AuditResults` (memoised per run)."""
+    from mcrage_core.evaluation.results import AuditResults
 
     path = record.artefact("results")
     if path is None:
@@ -690,7 +690,7 @@ def load_run_csv(record: Any, name: str) -> pd.DataFrame | None:
 def run_file(record: Any, name: str) -> Path | None:
     """A run artefact by name: the registry's names (``synthetic``, ``report`` ...) or
     ``columns``, the synthetic files' sidecar (``synthetic.columns.json``)."""
-    from mcrage_core.records import SIDECAR_FILE
+    from mcrage_core.tables.records import SIDECAR_FILE
 
     if name == "columns":
         path = Path(record.run_dir) / SIDECAR_FILE
@@ -760,8 +760,8 @@ def why_no_synthetic_rows(record: Any, results: Any) -> str:
 def with_audit_groups(frame: pd.DataFrame, results: Any, record: Any) -> pd.DataFrame:
     """A run's CSV (in the input's own codes) as the audit saw it: value labels applied,
     and the group columns the results are reported by (merged groups, age bands) added."""
-    from mcrage_core.groups import MERGED_LABEL, apply_labels, code_key
-    from mcrage_core.schema import DEFAULT_AGE_BANDS, add_age_band
+    from mcrage_core.tables.groups import MERGED_LABEL, apply_labels, code_key
+    from mcrage_core.tables.schema import DEFAULT_AGE_BANDS, add_age_band
 
     labels = {
         c: m for c, m in (results.dataset.get("value_labels") or {}).items() if c in frame.columns

@@ -1,5 +1,5 @@
 """Plain readings shown on the dashboard: fairness findings, synthetic-data verdicts and
-the pre-training plan preview. The texts come from ``mcrage_core.verdicts`` (the report
+the pre-training plan preview. The texts come from ``mcrage_core.evaluation.verdicts`` (the report
 uses the same ones), so the dashboard and the report cannot drift apart."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from mcrage_core.verdicts import FIDELITY_HELP, fairness_findings, fidelity_verdict
+from mcrage_core.evaluation.verdicts import FIDELITY_HELP, fairness_findings, fidelity_verdict
 
 _BADGE = {"good": "🟢 good", "fair": "🟡 fair", "poor": "🔴 poor"}
 
@@ -60,7 +60,7 @@ def plan_table(preview: Any) -> Any:
     """The preview's plan for display: groups in display order, numbers as text, the
     cells the privacy guardrail skips marked."""
     from dashboard._helpers import sort_by_group
-    from mcrage_core.presentation import format_table
+    from mcrage_core.presentation.format import format_table
 
     plan = preview.plan.copy()
     groups = [c for c in plan.columns if c not in ("n_real", "n_add", "n_final", "blocked")]

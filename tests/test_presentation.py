@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mcrage_core.presentation import (
+from mcrage_core.presentation.format import (
     BASELINE,
     HUMAN_LABELS,
     NO_VALUE,
@@ -27,7 +27,7 @@ from mcrage_core.presentation import (
     humanize_columns,
     sort_groups,
 )
-from mcrage_core.schema import DEFAULT_AGE_BANDS, age_band_labels
+from mcrage_core.tables.schema import DEFAULT_AGE_BANDS, age_band_labels
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import streamlit as st
 
 from dashboard import _helpers as h
 from dashboard._readings import show_fidelity_verdicts
-from mcrage_core import plots
-from mcrage_core.presentation import (
+from mcrage_core.presentation import plots
+from mcrage_core.presentation.format import (
     HUMAN_LABELS,
     fmt_count,
     fmt_group,

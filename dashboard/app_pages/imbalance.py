@@ -7,8 +7,8 @@ import streamlit as st
 
 from dashboard import _helpers as h
 from dashboard import state
-from mcrage_core import plots
-from mcrage_core.presentation import (
+from mcrage_core.presentation import plots
+from mcrage_core.presentation.format import (
     fmt_count,
     fmt_interval,
     fmt_number,
@@ -50,7 +50,7 @@ for col, row in zip(cols, summary.itertuples(), strict=False):
 
 merge_below = int(h.choices().get("merge_below") or 0)
 if merge_below:
-    from mcrage_core.groups import MERGED_LABEL, merge_small_groups
+    from mcrage_core.tables.groups import MERGED_LABEL, merge_small_groups
 
     age_col = schema.sensitive.get("age")
     merging = []

@@ -7,8 +7,10 @@ import streamlit as st
 
 from dashboard import _helpers as h
 from dashboard._readings import show_findings
-from mcrage_core import plots
-from mcrage_core.presentation import (
+from mcrage_core.evaluation.results import DISPARITY_LABELS, FOUR_FIFTHS, METRIC_LABELS
+from mcrage_core.evaluation.verdicts import RARE_OUTCOME, four_fifths_text
+from mcrage_core.presentation import plots
+from mcrage_core.presentation.format import (
     NO_VALUE,
     fmt_change,
     fmt_count,
@@ -19,9 +21,7 @@ from mcrage_core.presentation import (
     fmt_with_change,
     humanize_columns,
 )
-from mcrage_core.report import plain_summary
-from mcrage_core.results import DISPARITY_LABELS, FOUR_FIFTHS, METRIC_LABELS
-from mcrage_core.verdicts import RARE_OUTCOME, four_fifths_text
+from mcrage_core.presentation.report import plain_summary
 
 _HELP = {
     "demographic_parity_ratio": "Lowest ÷ highest share predicted positive across groups "

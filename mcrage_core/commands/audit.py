@@ -163,10 +163,10 @@ class _TerminalProgress:
 
 
 def build_config(args: argparse.Namespace):
-    """The :class:`~mcrage_core.evaluate.AuditConfig` for the parsed arguments."""
+    """The :class:`~mcrage_core.evaluation.pipeline.AuditConfig` for the parsed arguments."""
     from mcrage_core.errors import ConfigError
-    from mcrage_core.evaluate import AuditConfig
-    from mcrage_core.groups import parse_labels
+    from mcrage_core.evaluation.pipeline import AuditConfig
+    from mcrage_core.tables.groups import parse_labels
 
     if args.plan == "share" and args.share is None:
         raise ConfigError("--plan share needs --share, for example --share 0.1")
@@ -214,8 +214,8 @@ def build_config(args: argparse.Namespace):
 
 def write_synthetic_files(out: Path, results, data, schema) -> None:  # noqa: ANN001
     """``synthetic.csv``, ``augmented_train.csv`` and their ``synthetic.columns.json``
-    sidecar in ``out`` (see :func:`mcrage_core.records.synthetic_artefacts`)."""
-    from mcrage_core.records import synthetic_artefacts
+    sidecar in ``out`` (see :func:`mcrage_core.tables.records.synthetic_artefacts`)."""
+    from mcrage_core.tables.records import synthetic_artefacts
 
     for name, payload in synthetic_artefacts(results, data, schema).items():
         (out / name).write_bytes(payload)
@@ -223,11 +223,11 @@ def write_synthetic_files(out: Path, results, data, schema) -> None:  # noqa: AN
 
 def run(args: argparse.Namespace) -> int:
     from mcrage_core.errors import ConfigError
-    from mcrage_core.evaluate import run_audit
-    from mcrage_core.io import load_table
-    from mcrage_core.report import plain_summary, render_report
-    from mcrage_core.results import to_jsonable
-    from mcrage_core.schema import infer_schema
+    from mcrage_core.evaluation.pipeline import run_audit
+    from mcrage_core.evaluation.results import to_jsonable
+    from mcrage_core.presentation.report import plain_summary, render_report
+    from mcrage_core.tables.io import load_table
+    from mcrage_core.tables.schema import infer_schema
 
     config = build_config(args)
     out = Path(args.out)

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--sampling-steps must be at least 1, got {args.sampling_steps}.")
     real = None
     if args.exclude_copies_of:
-        from mcrage_core.io import load_table
+        from mcrage_core.tables.io import load_table
 
         real = load_table(args.exclude_copies_of)
     synth = model.sample(
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         method=args.method,
         exclude_copies_of=real,
     )
-    from mcrage_core.io import to_safe_csv
+    from mcrage_core.tables.io import to_safe_csv
 
     out = Path(args.out)
     try:

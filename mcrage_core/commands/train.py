@@ -128,7 +128,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mcrage_core.diffusion import CDDPM, CDDPMConfig
     from mcrage_core.errors import ConfigError
-    from mcrage_core.io import load_table
+    from mcrage_core.tables.io import load_table
 
     if args.steps is not None and args.steps < 1:
         raise ConfigError(f"--steps must be at least 1, got {args.steps}.")

@@ -717,7 +717,7 @@ class CDDPM:
         copies_removed = 0
         real_hashes = None
         if exclude_copies_of is not None:
-            from mcrage_core.fidelity import row_hashes
+            from mcrage_core.fidelity.scores import row_hashes
 
             missing = [c for c in self.output_columns_ if c not in exclude_copies_of.columns]
             if missing:
@@ -761,7 +761,7 @@ class CDDPM:
                 ) from exc
             frame = self._decode(mat.numpy(), cond.numpy())
             if real_hashes is not None:
-                from mcrage_core.fidelity import row_hashes
+                from mcrage_core.fidelity.scores import row_hashes
 
                 is_copy = np.fromiter(
                     (h in real_hashes for h in row_hashes(frame, self.output_columns_)),

@@ -10,7 +10,7 @@ import re
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from mcrage_core.presentation import HUMAN_LABELS
+from mcrage_core.presentation.format import HUMAN_LABELS
 
 NOISE = re.compile(r"\d\.\d{5,}")  # 0.30000000000000004, 0.8125912
 MISSING_WORDS = re.compile(r"^(nan|NaN|None|<NA>|NaT)$|\bnan\b|\bNone\b")
@@ -108,8 +108,8 @@ def test_results_page_reads_cleanly(results_app) -> None:
 
 
 def test_notes_are_listed_once(results_app) -> None:
-    from mcrage_core.results import AuditResults
-    from mcrage_core.runs import RunRegistry
+    from mcrage_core.evaluation.results import AuditResults
+    from mcrage_core.jobs.store import RunRegistry
 
     at = results_app.switch_page("app_pages/results.py").run()
     record = RunRegistry().list_runs(None)[0]

@@ -48,7 +48,7 @@ def test_runs_of_another_session_stay_hidden(
 
 
 def test_a_shared_run_can_be_opened_by_id(results_app, new_app, finished_home, monkeypatch) -> None:
-    from mcrage_core.runs import RunRegistry
+    from mcrage_core.jobs.store import RunRegistry
 
     monkeypatch.setenv("MCRAGE_HOME", str(finished_home))
     registry = RunRegistry(finished_home)

@@ -12,11 +12,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from mcrage_core import plots
-from mcrage_core.audit import audit_imbalance
-from mcrage_core.results import AuditResults
-from mcrage_core.runs import RunRegistry
-from mcrage_core.schema import infer_schema
+from mcrage_core.evaluation.results import AuditResults
+from mcrage_core.jobs.store import RunRegistry
+from mcrage_core.presentation import plots
+from mcrage_core.tables.imbalance import audit_imbalance
+from mcrage_core.tables.schema import infer_schema
 
 NOISE = re.compile(r"\d\.\d{5,}")
 BANDS = ["<30", "30-44", "45-64", "65-79", "80+"]

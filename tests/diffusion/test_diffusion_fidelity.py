@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mcrage_core.errors import ConfigError, DataError
-from mcrage_core.fidelity import drop_exact_copies, evaluate_fidelity, row_hashes
+from mcrage_core.fidelity.scores import drop_exact_copies, evaluate_fidelity, row_hashes
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ import json
 import pandas as pd
 import pytest
 
-from mcrage_core.audit import audit_imbalance, wilson_interval
 from mcrage_core.errors import ConfigError
-from mcrage_core.io import load_table
-from mcrage_core.schema import infer_schema
+from mcrage_core.tables.imbalance import audit_imbalance, wilson_interval
+from mcrage_core.tables.io import load_table
+from mcrage_core.tables.schema import infer_schema
 
 
 def test_wilson_interval_known_values():

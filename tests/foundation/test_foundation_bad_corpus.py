@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mcrage_core.cli import main
-from mcrage_core.io import load_table, to_safe_csv
+from mcrage_core.tables.io import load_table, to_safe_csv
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 MANIFEST = json.loads((BAD / "MANIFEST.json").read_text())

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mcrage_core.audit import audit_imbalance
-from mcrage_core.schema import infer_schema
+from mcrage_core.tables.imbalance import audit_imbalance
+from mcrage_core.tables.schema import infer_schema
 
 N = 300
 RNG = np.random.default_rng(42)

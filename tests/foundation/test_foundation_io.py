@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mcrage_core.errors import DataError
-from mcrage_core.io import load_table, table_warnings, to_safe_csv
+from mcrage_core.tables.io import load_table, table_warnings, to_safe_csv
 
 GOOD = "id,race,age,outcome\n1,white,50,1\n2,black,61,0\n3,asian,70,1\n"
 

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from mcrage_core.errors import ConfigError, DataError
-from mcrage_core.io import load_table
-from mcrage_core.schema import (
+from mcrage_core.tables.io import load_table
+from mcrage_core.tables.schema import (
     add_age_band,
     age_band_labels,
     binarize_target,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mcrage_core.evaluate import AuditConfig, run_audit
-from mcrage_core.schema import infer_schema
+from mcrage_core.evaluation.pipeline import AuditConfig, run_audit
+from mcrage_core.tables.schema import infer_schema
 
 TARGET = "died_within_6_months"
 

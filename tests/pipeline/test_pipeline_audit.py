@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from mcrage_core.errors import ConfigError, TrainingCancelled
-from mcrage_core.evaluate import AuditConfig, run_audit
-from mcrage_core.results import AuditResults
+from mcrage_core.evaluation.pipeline import AuditConfig, run_audit
+from mcrage_core.evaluation.results import AuditResults
 
 TARGET = "died_within_6_months"
 pytestmark = pytest.mark.slow

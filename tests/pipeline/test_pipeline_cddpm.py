@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcrage_core.results import AuditResults
+from mcrage_core.evaluation.results import AuditResults
 
 TARGET = "died_within_6_months"
 pytestmark = pytest.mark.slow
@@ -57,8 +57,8 @@ def test_cddpm_results_round_trip(cddpm_audit):
 
 
 def test_rebalancing_by_age_band_keeps_generated_ages_in_their_band(small_table, tiny_config):
-    from mcrage_core.evaluate import AuditConfig, run_audit
-    from mcrage_core.schema import add_age_band
+    from mcrage_core.evaluation.pipeline import AuditConfig, run_audit
+    from mcrage_core.tables.schema import add_age_band
 
     data, schema = small_table
     config = AuditConfig(
@@ -88,7 +88,7 @@ def test_cancelled_audit_resumes_diffusion_training_from_its_checkpoint(
     small_table, tiny_config, tmp_path
 ):
     from mcrage_core.errors import TrainingCancelled
-    from mcrage_core.evaluate import AuditConfig, run_audit
+    from mcrage_core.evaluation.pipeline import AuditConfig, run_audit
 
     data, schema = small_table
     cfg = tiny_config.with_overrides(train_steps=200, checkpoint_every=20)

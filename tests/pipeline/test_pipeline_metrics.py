@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, recall_score, roc_auc_score
 
-from mcrage_core.evaluate import bootstrap_counts, group_metrics, metrics_from_counts
+from mcrage_core.evaluation.pipeline import bootstrap_counts, group_metrics, metrics_from_counts
 
 
 @pytest.fixture(scope="module")

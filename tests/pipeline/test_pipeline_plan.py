@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mcrage_core.augment import plan_augmentation
 from mcrage_core.errors import ConfigError
+from mcrage_core.rebalance.plan import plan_augmentation
 
 TARGET = "died_within_6_months"
 

@@ -7,12 +7,12 @@ import re
 import plotly.graph_objects as go
 import pytest
 
-from mcrage_core import plots
 from mcrage_core.errors import ConfigError
-from mcrage_core.evaluate import AuditConfig, run_audit
-from mcrage_core.report import plain_summary, render_report
-from mcrage_core.results import AuditResults
-from mcrage_core.schema import infer_schema
+from mcrage_core.evaluation.pipeline import AuditConfig, run_audit
+from mcrage_core.evaluation.results import AuditResults
+from mcrage_core.presentation import plots
+from mcrage_core.presentation.report import plain_summary, render_report
+from mcrage_core.tables.schema import infer_schema
 
 TARGET = "died_within_6_months"
 pytestmark = pytest.mark.slow

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from mcrage_core.errors import ConfigError, DataError
-from mcrage_core.evaluate import AuditConfig, preview_plan, run_audit, split_train_test
-from mcrage_core.records import output_columns, synthetic_artefacts
-from mcrage_core.schema import infer_schema
-from mcrage_core.verdicts import fairness_findings, fidelity_verdict
+from mcrage_core.evaluation.pipeline import AuditConfig, preview_plan, run_audit, split_train_test
+from mcrage_core.evaluation.verdicts import fairness_findings, fidelity_verdict
+from mcrage_core.tables.records import output_columns, synthetic_artefacts
+from mcrage_core.tables.schema import infer_schema
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 ACTG_LABELS = {
@@ -247,7 +247,7 @@ def test_merging_tiny_groups_keeps_codes_inside_the_merged_group(actg, tiny_conf
 
 
 def test_bad_value_labels_are_refused_in_plain_words():
-    from mcrage_core.groups import parse_labels
+    from mcrage_core.tables.groups import parse_labels
 
     with pytest.raises(ConfigError, match="CODE:LABEL"):
         parse_labels(["raceth=1-White"])
@@ -292,7 +292,7 @@ def test_a_ten_row_table_is_refused_before_training(icu_table):
 
 
 def test_report_has_no_float_noise_and_whole_counts(actg_audit):
-    from mcrage_core.report import render_report
+    from mcrage_core.presentation.report import render_report
 
     *_, results = actg_audit
     html = render_report(results)
@@ -314,7 +314,7 @@ def test_output_columns_keep_constant_and_empty_columns():
 
 
 def test_value_labels_apply_once_and_never_to_the_outcome():
-    from mcrage_core.groups import apply_labels
+    from mcrage_core.tables.groups import apply_labels
 
     df = pd.DataFrame({"r": [1, 2, 3, 1]})
     once, _ = apply_labels(df, {"r": {"1": "White", "2": "Black"}})
@@ -371,7 +371,7 @@ def test_a_column_that_gives_the_outcome_away_is_flagged():
 
 
 def test_a_column_filled_in_only_for_one_outcome_is_flagged_as_a_leak():
-    from mcrage_core.evaluate import _leaky_columns
+    from mcrage_core.evaluation.pipeline import _leaky_columns
 
     flchain = pd.read_csv(REAL / "flchain.csv")
     data = flchain.assign(death=(flchain["death"] == "dead").astype(int))

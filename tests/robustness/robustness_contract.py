@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from mcrage_core.groups import MERGED_LABEL, code_key
+from mcrage_core.tables.groups import MERGED_LABEL, code_key
 
 HELPER_MARKERS = ("age_band", "_band", "(merged)", " × ", "__rare__", "(missing)")
 """Substrings that only the audit's own helper columns have in their names."""

@@ -94,7 +94,7 @@ from robustness_contract import (
 )
 
 from mcrage_core.cli import main
-from mcrage_core.groups import code_key
+from mcrage_core.tables.groups import code_key
 
 pytestmark = pytest.mark.slow
 

@@ -54,7 +54,7 @@ from robustness_contract import (
 )
 from streamlit.testing.v1 import AppTest
 
-from mcrage_core.groups import MERGED_LABEL, code_key, format_labels
+from mcrage_core.tables.groups import MERGED_LABEL, code_key, format_labels
 
 pytestmark = pytest.mark.slow
 
@@ -239,7 +239,7 @@ def set_roles(at: AppTest, entry: dict[str, Any], labels: dict[str, dict[str, st
 
 @pytest.fixture(scope="module", params=MANIFEST, ids=[e["file"] for e in MANIFEST])
 def walk(request, tmp_path_factory) -> Iterator[Walk]:
-    from mcrage_core.runs import RunRegistry
+    from mcrage_core.jobs.store import RunRegistry
 
     entry = request.param
     stem = entry["file"].split(".")[0]
@@ -329,7 +329,7 @@ def walk(request, tmp_path_factory) -> Iterator[Walk]:
 
 
 def _record(walk: Walk) -> Any:
-    from mcrage_core.runs import RunRegistry
+    from mcrage_core.jobs.store import RunRegistry
 
     return RunRegistry(walk.home).get(walk.run_id)
 
@@ -407,7 +407,7 @@ def test_train_page_previews_the_plan(walk: Walk) -> None:
 
 
 def test_the_run_generates_what_the_train_page_promised(walk: Walk) -> None:
-    from mcrage_core.records import SIDECAR_FILE
+    from mcrage_core.tables.records import SIDECAR_FILE
 
     record = _record(walk)
     promised = re.search(r"generate \*\*([\d,]+) synthetic rows", walk.headline)
@@ -442,7 +442,7 @@ def test_compare_page(walk: Walk) -> None:
 
 
 def test_results_page(walk: Walk) -> None:
-    from mcrage_core.results import METRIC_LABELS
+    from mcrage_core.evaluation.results import METRIC_LABELS
 
     page = visit(walk.at, "results")
     assert_clean(page, walk.name)

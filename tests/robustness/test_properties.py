@@ -1,10 +1,10 @@
 """Property-based tests (hypothesis) of the audit on generated awkward tables.
 
 Every generated table goes the way a user's file goes: CSV bytes →
-:func:`mcrage_core.io.load_table` → :func:`mcrage_core.schema.infer_schema` →
-:func:`mcrage_core.evaluate.run_audit` (strategies none, oversample and cddpm with the
+:func:`mcrage_core.tables.io.load_table` → :func:`mcrage_core.tables.schema.infer_schema` →
+:func:`mcrage_core.evaluation.pipeline.run_audit` (strategies none, oversample and cddpm with the
 ``"tiny"`` diffusion model, logistic regression, one seed, no bootstrap) →
-:func:`mcrage_core.records.synthetic_artefacts`.
+:func:`mcrage_core.tables.records.synthetic_artefacts`.
 
 The generator mixes, at random: 2 to 200 rows; race coded ``1``-``5`` (with or without
 value labels, some of them unicode), written as unicode text (``Māori``, ``黒人``,
@@ -20,13 +20,13 @@ Invariants:
   :class:`~mcrage_core.errors.DataError` whose message is a plain sentence (no
   traceback, no internal names such as ``__rare__``, no scikit-learn wording; it names
   a column or says what to do) — never any other exception;
-* :func:`~mcrage_core.evaluate.preview_plan` agrees with the audit (same plan; its
+* :func:`~mcrage_core.evaluation.pipeline.preview_plan` agrees with the audit (same plan; its
   ``problem`` is the audit's refusal);
-* on success, the output contract of :mod:`mcrage_core.records` (see
+* on success, the output contract of :mod:`mcrage_core.tables.records` (see
   ``robustness_contract.py``): columns, filled sensitive/outcome values, the input's
   own outcome labels and codes, per-cell counts = plan, and test rows that are real rows
   never used for training;
-* :func:`~mcrage_core.evaluate.split_train_test` never fails for two rows or more, even
+* :func:`~mcrage_core.evaluation.pipeline.split_train_test` never fails for two rows or more, even
   with one-row strata (it used to crash with "The least populated classes in y have only
   1 member ... ['__rare__']"), and its two parts are disjoint and cover every row.
 
@@ -61,11 +61,11 @@ from robustness_contract import (
 )
 
 from mcrage_core.errors import ConfigError, DataError, MCRAGEError
-from mcrage_core.evaluate import AuditConfig, preview_plan, run_audit, split_train_test
-from mcrage_core.io import load_table
-from mcrage_core.records import synthetic_artefacts
-from mcrage_core.schema import infer_schema
-from mcrage_core.worker import cddpm_config
+from mcrage_core.evaluation.pipeline import AuditConfig, preview_plan, run_audit, split_train_test
+from mcrage_core.jobs.worker import cddpm_config
+from mcrage_core.tables.io import load_table
+from mcrage_core.tables.records import synthetic_artefacts
+from mcrage_core.tables.schema import infer_schema
 
 EXPLORE = os.environ.get("MCRAGE_HYPOTHESIS") == "explore"
 COMMON = {

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from mcrage_core.errors import ConfigError, DataError, TrainingCancelled, TrainingFailed
-from mcrage_core.runs import DEAD_WORKER_REASON, RunRegistry, classify_failure
+from mcrage_core.jobs.store import DEAD_WORKER_REASON, RunRegistry, classify_failure
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "support2.csv"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mcrage_core.runs import RunRegistry
+from mcrage_core.jobs.store import RunRegistry
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "support2.csv"
 pytestmark = pytest.mark.slow

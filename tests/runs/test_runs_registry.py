@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from mcrage_core.errors import ConfigError, DataError
-from mcrage_core.runs import (
+from mcrage_core.jobs.store import (
     DEAD_WORKER_REASON,
     RunRegistry,
     atomic_write_json,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from mcrage_core.errors import ConfigError
-from mcrage_core.runs import RunRegistry
+from mcrage_core.jobs.store import RunRegistry
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "support2.csv"
 ALICE = "alice-token-0123456789"

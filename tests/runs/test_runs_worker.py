@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mcrage_core.jobs.store import DEAD_WORKER_REASON, RunRegistry
+from mcrage_core.jobs.worker import MAX_HISTORY, CancelFlag, ProgressWriter, cddpm_config
 from mcrage_core.progress import ProgressEvent
-from mcrage_core.runs import DEAD_WORKER_REASON, RunRegistry
-from mcrage_core.worker import MAX_HISTORY, CancelFlag, ProgressWriter, cddpm_config
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "support2.csv"
 SCHEMA = {"target": "died_within_6_months", "sensitive": {"race": "race", "sex": None, "age": None}}

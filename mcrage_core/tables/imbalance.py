@@ -4,8 +4,8 @@ how often does the outcome occur in each group (with Wilson 95 % intervals).
 Examples
 --------
 >>> import pandas as pd
->>> from mcrage_core.schema import infer_schema
->>> from mcrage_core.audit import audit_imbalance
+>>> from mcrage_core.tables.schema import infer_schema
+>>> from mcrage_core.tables.imbalance import audit_imbalance
 >>> df = pd.DataFrame({"sex": ["F"] * 40 + ["M"] * 60, "outcome": [0, 1] * 50})
 >>> df2, schema = infer_schema(df, target="outcome", sensitive={"sex": "sex"})
 >>> report = audit_imbalance(df2, schema)
@@ -23,7 +23,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from mcrage_core.errors import ConfigError
-from mcrage_core.schema import Schema, binarize_target, group_columns
+from mcrage_core.tables.schema import Schema, binarize_target, group_columns
 
 __all__ = ["ImbalanceReport", "audit_imbalance", "wilson_interval", "DEFAULT_SMALL_CELL"]
 
@@ -133,7 +133,7 @@ def audit_imbalance(
     Parameters
     ----------
     df
-        The (coerced) table returned by :func:`~mcrage_core.schema.infer_schema`.
+        The (coerced) table returned by :func:`~mcrage_core.tables.schema.infer_schema`.
     schema
         Its schema; ``schema.sensitive`` names the attributes to audit (age by band).
     small_cell

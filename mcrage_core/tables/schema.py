@@ -6,7 +6,7 @@ Detection is a suggestion: every role can be overridden by the caller.
 Examples
 --------
 >>> import pandas as pd
->>> from mcrage_core.schema import infer_schema
+>>> from mcrage_core.tables.schema import infer_schema
 >>> df = pd.DataFrame({"Gender": ["F", "M"] * 30, "AgeYears": range(20, 80),
 ...                    "readmitted": ["Yes", "No", "No"] * 20})
 >>> _, schema = infer_schema(df)
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from mcrage_core.errors import ConfigError, DataError
-from mcrage_core.io import table_warnings
+from mcrage_core.tables.io import table_warnings
 
 __all__ = [
     "ColumnKind",

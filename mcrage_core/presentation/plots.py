@@ -8,7 +8,7 @@ Layout rules shared by every figure (see :func:`_finish`): titles are wrapped to
 :data:`TITLE_WIDTH` characters per line and the top margin grows with the number of
 title lines (and subplot titles), so a title is never cut off or drawn over the plot;
 legends sit beside the plot, below the title. Groups are shown in the order of
-:func:`mcrage_core.presentation.sort_groups` (age bands by their lower bound).
+:func:`mcrage_core.presentation.format.sort_groups` (age bands by their lower bound).
 
 Examples
 --------
@@ -27,12 +27,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mcrage_core.errors import ConfigError
-from mcrage_core.presentation import fmt_count, fmt_pct, group_sort_key, sort_groups
-from mcrage_core.results import (
+from mcrage_core.evaluation.results import (
     DISPARITY_LABELS,
     METRIC_LABELS,
     AuditResults,
 )
+from mcrage_core.presentation.format import fmt_count, fmt_pct, group_sort_key, sort_groups
 
 __all__ = [
     "group_counts_bar",
@@ -140,7 +140,7 @@ def group_counts_bar(
 ) -> go.Figure:
     """How many patients each group has (bars), small groups marked.
 
-    ``groups`` is :attr:`mcrage_core.audit.ImbalanceReport.groups` (or its records).
+    ``groups`` is :attr:`mcrage_core.tables.imbalance.ImbalanceReport.groups` (or its records).
     """
     frame = _frame(groups, "group table")
     attribute = _pick_attribute(frame, attribute)

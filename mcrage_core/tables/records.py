@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from mcrage_core.diffusion.encoding import decimals_of
-from mcrage_core.groups import code_key, invert_labels
+from mcrage_core.tables.groups import code_key, invert_labels
 
 __all__ = [
     "output_columns",
@@ -174,7 +174,7 @@ def synthetic_artefacts(results: Any, data: pd.DataFrame, schema: Any) -> dict[s
     generated rows, blocked cells, notes)."""
     import json
 
-    from mcrage_core.io import to_safe_csv
+    from mcrage_core.tables.io import to_safe_csv
 
     columns, dropped = output_columns(data, schema)
     synthetic = results.synthetic

@@ -23,7 +23,7 @@ Every strategy is fed the same plan, so the comparison between them is fair:
     ``allow_small_cells=True``.
 ``threshold``
     No new rows: fairlearn's ThresholdOptimizer (equalized odds) is applied to the
-    baseline model afterwards (see :mod:`mcrage_core.evaluate`).
+    baseline model afterwards (see :mod:`mcrage_core.evaluation.pipeline`).
 
 Examples
 --------

@@ -20,8 +20,8 @@ Protocol
 
 Examples
 --------
->>> from mcrage_core.io import load_table
->>> from mcrage_core.schema import infer_schema
+>>> from mcrage_core.tables.io import load_table
+>>> from mcrage_core.tables.schema import infer_schema
 >>> df, schema = infer_schema(load_table("sample_data/support2.csv"),
 ...                           target="died_within_6_months")  # doctest: +SKIP
 >>> results = run_audit(df, schema, AuditConfig("died_within_6_months",
@@ -44,7 +44,10 @@ import numpy as np
 import pandas as pd
 
 from mcrage_core import __version__
-from mcrage_core.augment import (
+from mcrage_core.errors import ConfigError, DataError, TrainingCancelled
+from mcrage_core.evaluation.results import DISPARITIES, METRICS, AuditResults
+from mcrage_core.progress import CancelCheck, ProgressCallback, ProgressEvent
+from mcrage_core.rebalance.plan import (
     STRATEGIES,
     STRATEGY_LABELS,
     AugmentContext,
@@ -53,9 +56,6 @@ from mcrage_core.augment import (
     get_strategy,
     plan_augmentation,
 )
-from mcrage_core.errors import ConfigError, DataError, TrainingCancelled
-from mcrage_core.progress import CancelCheck, ProgressCallback, ProgressEvent
-from mcrage_core.results import DISPARITIES, METRICS, AuditResults
 
 __all__ = [
     "ClassifierName",
@@ -121,7 +121,7 @@ class AuditConfig:
     confidence
         Confidence level of all intervals.
     plan_mode, plan_share, plan_counts, balance_outcome
-        The augmentation plan; see :func:`mcrage_core.augment.plan_augmentation`.
+        The augmentation plan; see :func:`mcrage_core.rebalance.plan.plan_augmentation`.
     sensitive_as_features
         Whether the sensitive columns are also model inputs (default ``True``).
     cddpm_preset, cddpm_config, device, sampling_steps
@@ -228,7 +228,7 @@ class AuditConfig:
             raise ConfigError(f"threads must be at least 1 (or None for all), got {self.threads!r}")
         if self.sampling_steps is not None and int(self.sampling_steps) < 1:
             raise ConfigError(f"sampling_steps must be at least 1, got {self.sampling_steps!r}")
-        from mcrage_core.groups import normalise_labels
+        from mcrage_core.tables.groups import normalise_labels
 
         object.__setattr__(self, "value_labels", normalise_labels(self.value_labels) or None)
         if int(self.merge_below) < 0:
@@ -552,7 +552,7 @@ def _weighted_average_precision(y: np.ndarray, score: np.ndarray, W: np.ndarray)
 def metrics_from_counts(
     y: np.ndarray, pred: np.ndarray, score: np.ndarray, W: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Every metric of :data:`~mcrage_core.results.METRICS` for each resample (rows of ``W``)."""
+    """Every metric of :data:`~mcrage_core.evaluation.results.METRICS` for each resample (rows of ``W``)."""
     y = np.asarray(y).astype(bool)
     pred = np.asarray(pred).astype(bool)
     Wf = W.astype(float)
@@ -622,7 +622,7 @@ class _Prepared:
 
 
 def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
-    from mcrage_core.schema import add_age_band, binarize_target
+    from mcrage_core.tables.schema import add_age_band, binarize_target
 
     if not isinstance(df, pd.DataFrame) or df.empty:
         raise DataError("the table is empty; load a table with rows first")
@@ -636,7 +636,7 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
     if positive is None:
         positive = schema.positive_class if getattr(schema, "target", None) == target else None
     if positive is None:
-        from mcrage_core.schema import detect_positive_class
+        from mcrage_core.tables.schema import detect_positive_class
 
         positive = detect_positive_class(df[target])
     values = df[target].dropna().astype(str).unique()
@@ -645,7 +645,7 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
             f"the outcome column {target!r} has only one value ({', '.join(values) or 'none'}); "
             "a model needs both outcomes in the data"
         )
-    from mcrage_core.schema import resolve_positive_class
+    from mcrage_core.tables.schema import resolve_positive_class
 
     # as written in the column ('1' given, '1.0' stored because of a blank)
     positive = resolve_positive_class(df[target], positive, target)
@@ -696,7 +696,7 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
             derived.append(name)
             continue
         if config.merge_below:
-            from mcrage_core.groups import MERGED_LABEL, merge_small_groups
+            from mcrage_core.tables.groups import MERGED_LABEL, merge_small_groups
 
             grouped, small = merge_small_groups(s, min_rows=int(config.merge_below))
             if small:
@@ -711,7 +711,7 @@ def _prepare(df: pd.DataFrame, schema: Any, config: AuditConfig) -> _Prepared:
                 )
                 continue
         attributes[col] = col
-    from mcrage_core.groups import code_key
+    from mcrage_core.tables.groups import code_key
 
     for gcol in [*attributes, *(src for g, src in attributes.items() if g in merged)]:
         s = work[gcol]
@@ -888,7 +888,7 @@ def _plan(prep: _Prepared, train: pd.DataFrame, config: AuditConfig) -> pd.DataF
 def _outcome_labels(prep: _Prepared, reference: pd.DataFrame) -> dict[int, Any]:
     """The user's own outcome values for ``1`` and ``0`` (native type: ``1`` stays an int,
     ``"Yes"`` a string)."""
-    from mcrage_core.records import negative_label
+    from mcrage_core.tables.records import negative_label
 
     values = reference[prep.target].dropna()
 
@@ -943,8 +943,8 @@ def preview_plan(df: pd.DataFrame, schema: Any, config: AuditConfig) -> PlanPrev
         For settings that :func:`run_audit` would refuse too (a too-small table is
         reported in ``problem`` instead, so the page can show the plan and the reason).
     """
-    from mcrage_core.augment import guardrail_notes
-    from mcrage_core.groups import apply_labels
+    from mcrage_core.rebalance.plan import guardrail_notes
+    from mcrage_core.tables.groups import apply_labels
 
     labelled, _ = apply_labels(df, _group_labels(config)[0])
     prep = _prepare(labelled, schema, config)
@@ -1107,9 +1107,9 @@ def run_audit(
     Parameters
     ----------
     df
-        The table (as returned by :func:`mcrage_core.schema.infer_schema`).
+        The table (as returned by :func:`mcrage_core.tables.schema.infer_schema`).
     schema
-        Its :class:`~mcrage_core.schema.Schema` (identifiers and excluded columns are
+        Its :class:`~mcrage_core.tables.schema.Schema` (identifiers and excluded columns are
         never features; the positive class and age column come from it).
     config
         The settings.
@@ -1135,7 +1135,7 @@ def run_audit(
         For unusable settings or data. ``TrainingCancelled`` when stopped.
     """
     t_start = time.monotonic()
-    from mcrage_core.groups import apply_labels
+    from mcrage_core.tables.groups import apply_labels
 
     labels, label_warnings = _group_labels(config)
     labelled, more = apply_labels(df, labels)
@@ -1161,7 +1161,7 @@ def run_audit(
 
     imbalance: dict[str, Any] | None = None
     try:
-        from mcrage_core.audit import audit_imbalance
+        from mcrage_core.tables.imbalance import audit_imbalance
 
         schema_for_audit = schema
         kinds = dict(getattr(schema, "sensitive", {}) or {})
@@ -1446,7 +1446,7 @@ def _snap_to_groups(aug: Any, prep: _Prepared, seed: int) -> Any:
     was generated for: a row of "other (merged)" whose value is not one of the merged
     codes gets one drawn from the real members of that group; a row of any other group
     gets that group's own value."""
-    from mcrage_core.groups import MERGED_LABEL
+    from mcrage_core.tables.groups import MERGED_LABEL
 
     rng = np.random.default_rng(seed)
     synthetic = aug.synthetic.copy()
@@ -1479,7 +1479,7 @@ def _with_synthetic(aug: Any, synthetic: pd.DataFrame) -> Any:
 
 def _clip_to_bands(aug: Any, bands: Mapping[str, tuple[str, tuple[int, ...]]]) -> Any:
     """Keep generated ages inside the age band of the cell they were generated for."""
-    from mcrage_core.schema import age_band_labels
+    from mcrage_core.tables.schema import age_band_labels
 
     synthetic = aug.synthetic.copy()
     for band_col, (src, edges) in bands.items():
@@ -1513,8 +1513,8 @@ def _cddpm_outputs(
     aug, train, train_pos, test, prep, seed, warnings, reference, schema, config, names
 ):
     """The synthetic rows and the augmented training set in the input's own coding (see
-    :mod:`mcrage_core.records`), the fidelity report and the training summary."""
-    from mcrage_core.records import output_columns, to_input_coding
+    :mod:`mcrage_core.tables.records`), the fidelity report and the training summary."""
+    from mcrage_core.tables.records import output_columns, to_input_coding
 
     columns, dropped = output_columns(reference, schema)
     synthetic = to_input_coding(
@@ -1539,7 +1539,7 @@ def _cddpm_outputs(
     fidelity = None
     if len(aug.synthetic):
         try:
-            from mcrage_core.fidelity import evaluate_fidelity
+            from mcrage_core.fidelity.scores import evaluate_fidelity
 
             cols = [*prep.columns, *prep.rebalance, prep.target]
             cols = list(dict.fromkeys(c for c in cols if c in aug.synthetic.columns))
@@ -1683,7 +1683,7 @@ def _score_strategy(
                 reps[(seed, strategy, attr, g, metric)] = gb.get(metric, empty)
             if n >= config.small_group:
                 eligible.append(g)
-        from mcrage_core.presentation import sort_groups
+        from mcrage_core.presentation.format import sort_groups
 
         excluded = sort_groups(sorted(set(group_W[attr]) - set(eligible)))
         disp_meta[attr] = (len(eligible), ", ".join(excluded))
@@ -1830,7 +1830,7 @@ def _aggregate_metrics(
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    from mcrage_core.results import to_jsonable
+    from mcrage_core.evaluation.results import to_jsonable
 
     data = {"format": "mcrage-audit/1", "tables": {"metrics": to_jsonable(frame), "disparity": []}}
     return AuditResults.from_dict(data).metrics
@@ -1839,7 +1839,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 def _aggregate_disparity(
     strategies, seeds, attributes, disp_points, disp_reps, disp_meta, config
 ) -> pd.DataFrame:
-    from mcrage_core.results import to_jsonable
+    from mcrage_core.evaluation.results import to_jsonable
 
     rows: list[dict[str, Any]] = []
     for strategy in strategies:

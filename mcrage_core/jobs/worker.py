@@ -1,6 +1,6 @@
-"""The background process that runs one registered job: ``python -m mcrage_core.worker RUN_DIR``.
+"""The background process that runs one registered job: ``python -m mcrage_core.jobs.worker RUN_DIR``.
 
-Started by :meth:`mcrage_core.runs.RunRegistry.start_run`. It reads the run's input table
+Started by :meth:`mcrage_core.jobs.store.RunRegistry.start_run`. It reads the run's input table
 and settings from ``RUN_DIR``, runs the job, writes live progress to ``RUN_DIR/progress.json``
 (atomically: last event plus the loss history), stops when ``RUN_DIR/CANCEL`` appears, and
 on success writes its artefacts (``results.json``, ``report.html``, ``synthetic.csv``,
@@ -21,8 +21,7 @@ from typing import Any
 import pandas as pd
 
 from mcrage_core.errors import ConfigError, MCRAGEError, TrainingCancelled
-from mcrage_core.progress import ProgressEvent
-from mcrage_core.runs import (
+from mcrage_core.jobs.store import (
     ARTEFACT_FILES,
     CANCEL_FILE,
     RunRecord,
@@ -32,6 +31,7 @@ from mcrage_core.runs import (
     atomic_write_text,
     classify_failure,
 )
+from mcrage_core.progress import ProgressEvent
 
 __all__ = [
     "ProgressWriter",
@@ -157,7 +157,7 @@ def _schema_args(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _infer(df: pd.DataFrame, params: Mapping[str, Any]) -> tuple[pd.DataFrame, Any]:
-    from mcrage_core.schema import infer_schema
+    from mcrage_core.tables.schema import infer_schema
 
     args = _schema_args(params)
     age_bands = args.pop("age_bands")
@@ -167,7 +167,7 @@ def _infer(df: pd.DataFrame, params: Mapping[str, Any]) -> tuple[pd.DataFrame, A
 
 
 def audit_config(params: Mapping[str, Any], schema: Any) -> Any:
-    """The :class:`~mcrage_core.evaluate.AuditConfig` for a run's settings.
+    """The :class:`~mcrage_core.evaluation.pipeline.AuditConfig` for a run's settings.
 
     ``params["audit"]`` holds ``rebalance``, ``strategies``, ``preset`` (quick, standard,
     thorough, or tiny for tests), ``device``, ``n_seeds``, ``train_steps`` (0/None: the
@@ -175,7 +175,7 @@ def audit_config(params: Mapping[str, Any], schema: Any) -> Any:
     ``n_bootstrap``, ``value_labels`` (column → {code: label}), ``merge_below`` and
     ``threshold``.
     """
-    from mcrage_core.evaluate import AuditConfig
+    from mcrage_core.evaluation.pipeline import AuditConfig
 
     raw = params.get("audit") or {}
     if not isinstance(raw, Mapping):
@@ -211,7 +211,7 @@ def audit_config(params: Mapping[str, Any], schema: Any) -> Any:
 
 
 def _run_audit(record: RunRecord, df: pd.DataFrame, progress: Any, stop: Any) -> None:
-    from mcrage_core.evaluate import run_audit
+    from mcrage_core.evaluation.pipeline import run_audit
 
     coerced, schema = _infer(df, record.params)
     config = audit_config(record.params, schema)
@@ -225,12 +225,12 @@ def _run_audit(record: RunRecord, df: pd.DataFrame, progress: Any, stop: Any) ->
         workdir=run_dir / "checkpoints",  # a resumed run continues its diffusion training
     )
     atomic_write_text(run_dir / ARTEFACT_FILES["results"], results.to_json())
-    from mcrage_core.records import synthetic_artefacts
+    from mcrage_core.tables.records import synthetic_artefacts
 
     for name, payload in synthetic_artefacts(results, coerced, schema).items():
         atomic_write_bytes(run_dir / name, payload)
     try:
-        from mcrage_core.report import render_report
+        from mcrage_core.presentation.report import render_report
 
         html = render_report(results)
     except ImportError:
@@ -277,7 +277,7 @@ def cddpm_config(
 
 def _run_train(record: RunRecord, df: pd.DataFrame, progress: Any, stop: Any) -> None:
     from mcrage_core.diffusion import CDDPM
-    from mcrage_core.schema import group_columns
+    from mcrage_core.tables.schema import group_columns
 
     coerced, schema = _infer(df, record.params)
     if schema.target is None:
@@ -408,7 +408,7 @@ def _safe_flush(progress: ProgressWriter) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m mcrage_core.worker RUN_DIR", file=sys.stderr)
+        print("usage: python -m mcrage_core.jobs.worker RUN_DIR", file=sys.stderr)
         return 2
     try:
         return run_job(Path(args[0]))

@@ -4,7 +4,7 @@ Every run gets a generated id (never user input) and a directory ``<root>/runs/<
 holding its input table, settings, progress and results. An embedded SQLite database
 (``<root>/runs.sqlite``, WAL mode) lists the runs with their owner, status, settings,
 timings and error. The work itself happens in a separate process
-(``python -m mcrage_core.worker RUN_DIR``) so that the dashboard or the CLI stays
+(``python -m mcrage_core.jobs.worker RUN_DIR``) so that the dashboard or the CLI stays
 responsive, and so that a page refresh or a server restart loses nothing.
 
 Examples
@@ -444,7 +444,7 @@ class RunRegistry:
         owner
             Token of the session (or user) that owns the run.
         params
-            JSON-serialisable settings, read by :mod:`mcrage_core.worker`
+            JSON-serialisable settings, read by :mod:`mcrage_core.jobs.worker`
             (``schema``: arguments of ``infer_schema``; ``audit``: fields of ``AuditConfig``).
         data
             The table to work on; written to the run folder as Parquet.
@@ -542,7 +542,7 @@ class RunRegistry:
             env.setdefault(var, threads)
         with open(run_dir / ARTEFACT_FILES["log"], "ab") as log:
             proc = subprocess.Popen(
-                [self.python, "-m", "mcrage_core.worker", str(run_dir)],
+                [self.python, "-m", "mcrage_core.jobs.worker", str(run_dir)],
                 cwd=str(run_dir),
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -996,5 +996,5 @@ def _pid_alive(pid: int) -> bool:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
         except (OSError, IndexError):
             return False
-        return b"mcrage_core.worker" in cmdline  # a reused pid is not our worker
+        return b"mcrage_core.jobs.worker" in cmdline  # a reused pid is not our worker
     return True

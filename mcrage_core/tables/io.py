@@ -5,7 +5,7 @@ what is wrong, where (file, column or line) and what to do about it.
 
 Examples
 --------
->>> from mcrage_core.io import load_table
+>>> from mcrage_core.tables.io import load_table
 >>> df = load_table("sample_data/support2.csv")  # doctest: +SKIP
 """
 

@@ -21,22 +21,22 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from mcrage_core import plots
 from mcrage_core.errors import ConfigError
-from mcrage_core.presentation import human_label
-from mcrage_core.results import (
+from mcrage_core.evaluation.results import (
     DISPARITY_LABELS,
     FOUR_FIFTHS,
     METRIC_LABELS,
     AuditResults,
 )
-from mcrage_core.verdicts import (
+from mcrage_core.evaluation.verdicts import (
     FIDELITY_HELP,
     fairness_findings,
     fidelity_verdict,
     four_fifths_text,
     parity_expected_to_differ,
 )
+from mcrage_core.presentation import plots
+from mcrage_core.presentation.format import human_label
 
 __all__ = ["render_report", "plain_summary", "four_fifths_text"]
 

@@ -1,6 +1,6 @@
 """The results of an audit run: one object that serialises to JSON and to tidy frames.
 
-:class:`AuditResults` is produced by :func:`mcrage_core.evaluate.run_audit` and read by
+:class:`AuditResults` is produced by :func:`mcrage_core.evaluation.pipeline.run_audit` and read by
 the dashboard, the HTML report and the CLI. Its two tidy tables are the source of truth:
 
 ``metrics``
@@ -175,14 +175,14 @@ class AuditResults:
     Attributes
     ----------
     settings
-        The :class:`~mcrage_core.evaluate.AuditConfig` as a dict (enough to re-run).
+        The :class:`~mcrage_core.evaluation.pipeline.AuditConfig` as a dict (enough to re-run).
     versions
         Python, torch, scikit-learn, fairlearn, imbalanced-learn, pandas and mcrage versions.
     dataset
         Rows, columns, outcome, positive class, prevalence, train/test sizes, features,
         attributes and their group columns, rows without a group value.
     imbalance
-        :meth:`mcrage_core.audit.ImbalanceReport.to_dict` of the whole table.
+        :meth:`mcrage_core.tables.imbalance.ImbalanceReport.to_dict` of the whole table.
     plan
         The augmentation plan of the first seed (``*rebalance, target, n_real, n_add``).
     fidelity

@@ -3,7 +3,7 @@
 Hospital exports often code race as ``1…5`` and sex as ``1/2``. A *value label* map says
 what the codes mean (``{"raceth": {"1": "White", "2": "Black"}}``); the audit shows the
 labels in every chart, table and report, while the synthetic files keep the input's own
-codes (see :mod:`mcrage_core.records`).
+codes (see :mod:`mcrage_core.tables.records`).
 
 Groups with very few patients cannot be judged and make the generator's job risky; they
 can be merged into one group, :data:`MERGED_LABEL`.

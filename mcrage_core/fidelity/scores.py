@@ -547,7 +547,7 @@ def evaluate_fidelity(
     if by_cols:
         by_group["exact_copies"] = by_group["exact_copies"].astype("Int64")
         _stratify_detection(overall, by_group)
-    from mcrage_core.verdicts import fidelity_verdicts
+    from mcrage_core.evaluation.verdicts import fidelity_verdicts
 
     overall["verdicts"] = fidelity_verdicts(overall)
     return FidelityReport(overall=overall, by_group=by_group, column_scores=cs)

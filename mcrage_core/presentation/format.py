@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mcrage_core.groups import MERGED_LABEL
+from mcrage_core.tables.groups import MERGED_LABEL
 
 __all__ = [
     "MISSING",
@@ -65,7 +65,7 @@ BASELINE = "baseline"
 MISSING_GROUP_LABELS: frozenset[str] = frozenset(
     {"(missing)", "missing", "nan", "none", "<na>", "", "unknown"}
 )
-MERGED_GROUP_LABEL = MERGED_LABEL  # the one label, from mcrage_core.groups
+MERGED_GROUP_LABEL = MERGED_LABEL  # the one label, from mcrage_core.tables.groups
 
 HUMAN_LABELS: dict[str, str] = {
     # groups and imbalance
