@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from mcrage_core import __version__  # noqa: E402
 from mcrage_core.diffusion import CDDPM, CDDPMConfig, device_info  # noqa: E402
-from mcrage_core.fidelity.scores import evaluate_fidelity  # noqa: E402
+from mcrage_core.fidelity import evaluate_fidelity  # noqa: E402
 
 TARGET = "died_within_6_months"
 CONDITION = ["race"]

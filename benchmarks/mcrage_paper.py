@@ -42,8 +42,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from mcrage_core.diffusion import CDDPMConfig  # noqa: E402
-from mcrage_core.rebalance.plan import AugmentContext, get_strategy, plan_augmentation  # noqa: E402
-from mcrage_core.tables.io import load_table  # noqa: E402
+from mcrage_core.rebalance import AugmentContext, get_strategy, plan_augmentation  # noqa: E402
+from mcrage_core.tables import load_table  # noqa: E402
 
 DATA = ROOT / "sample_data" / "patient_treatment.csv"
 TARGET = "SOURCE"

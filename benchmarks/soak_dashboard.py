@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["MCRAGE_TEST_MODE"] = "1"
     from streamlit.testing.v1 import AppTest
 
-    from mcrage_core.jobs.store import RunRegistry
+    from mcrage_core.jobs import RunRegistry
 
     owner = "soak-test-owner-000001"
     csv = (REPO / "sample_data" / "support2.csv").read_bytes()

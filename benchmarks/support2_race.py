@@ -29,11 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mcrage_core.evaluation.pipeline import AuditConfig, run_audit  # noqa: E402
-from mcrage_core.evaluation.results import STAT_SUFFIXES, to_jsonable  # noqa: E402
+from mcrage_core.evaluation import STAT_SUFFIXES, AuditConfig, run_audit  # noqa: E402
 from mcrage_core.presentation.report import plain_summary, render_report  # noqa: E402
-from mcrage_core.tables.io import load_table  # noqa: E402
-from mcrage_core.tables.schema import infer_schema  # noqa: E402
+from mcrage_core.tables import infer_schema, load_table  # noqa: E402
+from mcrage_core.util import to_jsonable  # noqa: E402
 
 DATA = ROOT / "sample_data" / "support2.csv"
 TARGET = "died_within_6_months"

@@ -30,7 +30,7 @@ from mcrage_core.presentation.format import (
     human_label,
     sort_groups,
 )
-from mcrage_core.rebalance.plan import STRATEGY_LABELS
+from mcrage_core.rebalance import STRATEGY_LABELS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES: dict[str, tuple[Path, str]] = {
@@ -133,7 +133,7 @@ def labelled_table(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, list
 def current_schema(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, Any]:
     """``infer_schema`` of the session's table, with its value labels applied, and the
     session's choices (memoised). For display: a run gets the table in its own coding."""
-    from mcrage_core.tables.schema import infer_schema
+    from mcrage_core.tables import infer_schema
 
     ch = choices() if ch is None else ch
     table, _ = labelled_table(ch)
@@ -143,7 +143,7 @@ def current_schema(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, Any]
 def run_schema(ch: dict[str, Any] | None = None) -> tuple[pd.DataFrame, Any]:
     """``infer_schema`` of the table in its own coding, exactly as the run's worker calls
     it (the audit applies the value labels itself)."""
-    from mcrage_core.tables.schema import infer_schema
+    from mcrage_core.tables import infer_schema
 
     df = require_table()
     ch = choices() if ch is None else ch
@@ -186,7 +186,7 @@ def coded_columns(
 def fallback_schema() -> tuple[pd.DataFrame, Any]:
     """Schema with nothing chosen and no outcome guessed: used when the current choices fail,
     so that the user can still pick other roles."""
-    from mcrage_core.tables.schema import infer_schema
+    from mcrage_core.tables import infer_schema
 
     df = require_table()
     key = st.session_state[state.DATA_VERSION]
@@ -195,7 +195,7 @@ def fallback_schema() -> tuple[pd.DataFrame, Any]:
 
 def current_audit() -> Any:
     """``audit_imbalance`` of the session's table (memoised)."""
-    from mcrage_core.tables.imbalance import audit_imbalance
+    from mcrage_core.tables import audit_imbalance
 
     coerced, schema = current_schema()
     small = int(st.session_state[state.SMALL_CELL])
@@ -205,7 +205,7 @@ def current_audit() -> Any:
 
 def load_sample(name: str) -> None:
     """Load a bundled sample table as the session's table."""
-    from mcrage_core.tables.io import load_table
+    from mcrage_core.tables import load_table
 
     path, _ = SAMPLES[name]
     df = load_table(path)
@@ -383,7 +383,7 @@ def device_label() -> str:
 
 def run_groups() -> dict[str, str]:
     """Sensitive kind -> the group column the run uses for it (age -> ``age_band``)."""
-    from mcrage_core.tables.schema import group_columns
+    from mcrage_core.tables import group_columns
 
     coerced, schema = run_schema()
     return state.memo(
@@ -395,7 +395,7 @@ def current_preview(params: dict[str, Any]) -> Any:
     """:func:`mcrage_core.evaluation.pipeline.preview_plan` of a run with ``params`` (the settings
     :func:`run_params` writes): the worker's own config, the table in its own coding and
     the exact training split, so the counts are the ones the run generates (memoised)."""
-    from mcrage_core.evaluation.pipeline import preview_plan
+    from mcrage_core.evaluation import preview_plan
     from mcrage_core.jobs.worker import audit_config
 
     coerced, schema = run_schema(params["schema"])
@@ -761,7 +761,7 @@ def with_audit_groups(frame: pd.DataFrame, results: Any, record: Any) -> pd.Data
     """A run's CSV (in the input's own codes) as the audit saw it: value labels applied,
     and the group columns the results are reported by (merged groups, age bands) added."""
     from mcrage_core.tables.groups import MERGED_LABEL, apply_labels, code_key
-    from mcrage_core.tables.schema import DEFAULT_AGE_BANDS, add_age_band
+    from mcrage_core.tables import DEFAULT_AGE_BANDS, add_age_band
 
     labels = {
         c: m for c, m in (results.dataset.get("value_labels") or {}).items() if c in frame.columns

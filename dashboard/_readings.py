@@ -1,14 +1,24 @@
 """Plain readings shown on the dashboard: fairness findings, synthetic-data verdicts and
-the pre-training plan preview. The texts come from ``mcrage_core.evaluation.verdicts`` (the report
-uses the same ones), so the dashboard and the report cannot drift apart."""
+the pre-training plan preview. The texts come from ``mcrage_core.evaluation.verdicts`` and
+``mcrage_core.fidelity`` (the report uses the same ones), so the dashboard and the report
+cannot drift apart."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
+import pandas as pd
 import streamlit as st
 
-from mcrage_core.evaluation.verdicts import FIDELITY_HELP, fairness_findings, fidelity_verdict
+from dashboard import _helpers as h
+from mcrage_core.evaluation.verdicts import fairness_findings
+from mcrage_core.fidelity import FIDELITY_HELP, fidelity_verdict
+from mcrage_core.presentation.format import format_table, sort_rows_by_group
+
+if TYPE_CHECKING:
+    from mcrage_core.evaluation import PlanPreview
+    from mcrage_core.evaluation.results import AuditResults
 
 _BADGE = {"good": "🟢 good", "fair": "🟡 fair", "poor": "🔴 poor"}
 
@@ -22,20 +32,20 @@ def _md(text: str) -> str:
     return text
 
 
-def show_findings(results: Any) -> None:
+def show_findings(results: AuditResults) -> None:
     """What a reviewer must know before reading the fairness tables."""
     for finding in fairness_findings(results):
         box = st.warning if finding.level == "warning" else st.info
         box(_md(finding.text), icon="⚠️" if finding.level == "warning" else "ℹ️")
 
 
-def verdict_text(metric: str, value: Any) -> str:
+def verdict_text(metric: str, value: SupportsFloat | str | None) -> str:
     """``"🟢 good"`` / ``"🟡 fair"`` / ``"🔴 poor"`` or ``"–"``."""
     verdict = fidelity_verdict(metric, value)
     return _BADGE.get(verdict or "", "–")
 
 
-def show_fidelity_verdicts(overall: dict[str, Any]) -> None:
+def show_fidelity_verdicts(overall: Mapping[str, Any]) -> None:
     """One line per synthetic-data score: value, verdict and the thresholds used."""
     rows = []
     for metric, help_text in FIDELITY_HELP.items():
@@ -56,26 +66,21 @@ def show_fidelity_verdicts(overall: dict[str, Any]) -> None:
 SKIPPED = "skipped: too few real rows (privacy)"
 
 
-def plan_table(preview: Any) -> Any:
+def plan_table(preview: PlanPreview) -> pd.DataFrame:
     """The preview's plan for display: groups in display order, numbers as text, the
     cells the privacy guardrail skips marked."""
-    from dashboard._helpers import sort_by_group
-    from mcrage_core.presentation.format import format_table
-
     plan = preview.plan.copy()
     groups = [c for c in plan.columns if c not in ("n_real", "n_add", "n_final", "blocked")]
-    plan = sort_by_group(plan, groups)
+    plan = sort_rows_by_group(plan, groups)
     if "blocked" in plan.columns:
         plan["blocked"] = plan["blocked"].map(lambda b: SKIPPED if bool(b) else "")
     return format_table(plan, labels={"blocked": "MCRAGE"})
 
 
-def show_preview(preview: Any, *, cddpm: bool = True, what: str = "group") -> bool:
+def show_preview(preview: PlanPreview, *, cddpm: bool = True, what: str = "group") -> bool:
     """The exact plan of the run with the guardrail's effects: the headline count (what
     the run generates), the split sizes, the plan with skipped cells marked, the notes;
     ``False`` when the audit would be refused (the reason is shown)."""
-    from dashboard._helpers import show_table
-
     skipped = preview.n_add - preview.n_add_cddpm
     if cddpm:
         head = (
@@ -100,7 +105,7 @@ def show_preview(preview: Any, *, cddpm: bool = True, what: str = "group") -> bo
         f"and the generator, {preview.n_test:,} real rows are held out for testing (never "
         "synthetic). The plan is computed on exactly these training rows."
     )
-    show_table(plan_table(preview), height=320, key="plan_table")
+    h.show_table(plan_table(preview), height=320, key="plan_table")
     if preview.notes:  # one box, one line per skipped cell or changed outcome mix
         st.warning(
             "\n".join(f"- {_md(note)}" for note in preview.notes),

@@ -4,7 +4,7 @@ Everything a browser session knows lives in ``st.session_state`` under the keys 
 so one session never sees another session's data. The owner token is kept in the URL
 (``?session=...``) so that a page refresh or a new tab with the same address still lists
 the session's runs; the loaded table and the choices about it are kept in the run store
-under that token (:meth:`~mcrage_core.jobs.store.RunRegistry.save_session_table`), so that a
+under that token (:meth:`~mcrage_core.jobs.RunRegistry.save_session_table`), so that a
 refresh restores them too. Only the same token leads back to them.
 """
 
@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from mcrage_core.jobs.store import RunRegistry
+from mcrage_core.jobs import RunRegistry
 from mcrage_core.presentation.format import fmt_count
 
 T = TypeVar("T")

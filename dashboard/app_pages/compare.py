@@ -6,46 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import _helpers as h
-from dashboard._readings import show_fidelity_verdicts
+from dashboard.components.fidelity_view import show_scores
 from mcrage_core.presentation import plots
-from mcrage_core.presentation.format import (
-    HUMAN_LABELS,
-    fmt_count,
-    fmt_group,
-    fmt_number,
-    format_table,
-    sort_groups,
-)
+from mcrage_core.presentation.format import fmt_count, sort_groups
 
 ALL = "All groups"
-EXPLAIN = {
-    "column_shapes": (
-        "Column shapes",
-        "How closely each column's distribution matches the real one (1 = identical).",
-    ),
-    "pair_trends": (
-        "Pair trends",
-        "How well relationships between pairs of columns are kept (1 = identical).",
-    ),
-    "missingness": (
-        "Missing values",
-        "How well the pattern of empty cells is reproduced (1 = identical).",
-    ),
-    "detection_auc": (
-        "Detection AUC",
-        "How easily a model tells synthetic from real rows: 0.5 = cannot tell (best), "
-        "1.0 = always can.",
-    ),
-    "dcr_closer_to_train_share": (
-        "Closer to training rows",
-        "Privacy: share of synthetic rows closer to a training patient than to an unseen one. "
-        "About 0.5 means no memorisation; near 1 means rows copy real patients.",
-    ),
-    "exact_copies": (
-        "Exact copies",
-        "Privacy: synthetic rows identical to a real patient (should be 0; they are removed).",
-    ),
-}
 
 st.title("4 · Compare")
 record = h.pick_finished_run(purpose="comparisons")
@@ -103,33 +68,7 @@ except Exception as exc:  # noqa: BLE001 - e.g. too few rows in a small group
         f"({h.md_escape(exc)})."
     )
 
-# ----------------------------------------------------------------------------- scores
 st.subheader("Fidelity and privacy")
-fidelity = results.fidelity or {}
-overall = fidelity.get("overall") or {}
-cols = st.columns(3)
-for i, (key, (label, text)) in enumerate(EXPLAIN.items()):
-    value = overall.get(key)
-    cols[i % 3].metric(
-        label,
-        fmt_count(value) if key == "exact_copies" else fmt_number(value, 2),
-        help=text,
-    )
-st.markdown("**Verdicts** (the thresholds used are named after each score):")
-show_fidelity_verdicts(overall)
-with st.expander("What do these scores mean?", expanded=False):
-    for label, text in EXPLAIN.values():
-        st.markdown(f"**{label}**: {text}")
-by_group = pd.DataFrame(fidelity.get("by_group") or [])
-if len(by_group):
-    st.write("**Per group** (groups that received no synthetic rows show no scores):")
-    group_cols = [c for c in by_group.columns if c not in HUMAN_LABELS or c == "age_band"]
-    by_group = h.sort_by_group(by_group, group_cols)
-    formats = {c: fmt_count for c in ("n_real", "n_synthetic", "exact_copies")}
-    formats |= {c: fmt_group for c in group_cols}
-    h.show_table(
-        format_table(by_group, formats, labels={k: v[0] for k, v in EXPLAIN.items()}),
-        column_config={v[0]: st.column_config.TextColumn(help=v[1]) for v in EXPLAIN.values()},
-    )
+show_scores(results)
 
 h.next_step(h.PAGE_RESULTS, "Next: 5 · Results, did the model get fairer?")

@@ -12,7 +12,7 @@ from dashboard import state
 from mcrage_core.errors import MCRAGEError
 from mcrage_core.presentation.format import fmt_count, fmt_number, fmt_pct, format_table
 from mcrage_core.tables.groups import MERGED_LABEL, apply_labels, format_labels, parse_labels
-from mcrage_core.tables.io import SUPPORTED_EXTENSIONS, list_sheets, load_table
+from mcrage_core.tables import SUPPORTED_EXTENSIONS, list_sheets, load_table
 
 NONE = "(none)"
 _EXCEL = (".xlsx", ".xlsm", ".xls")
@@ -286,7 +286,7 @@ if submitted:
     new["value_labels"] = value_labels
     new["merge_below"] = int(merge_below)
     try:
-        from mcrage_core.tables.schema import infer_schema
+        from mcrage_core.tables import infer_schema
 
         infer_schema(apply_labels(df, value_labels)[0], **h.schema_args(new))
     except MCRAGEError as exc:

@@ -44,8 +44,8 @@ def _fmt(v: object) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mcrage_core.fidelity.scores import evaluate_fidelity
-    from mcrage_core.tables.io import load_table
+    from mcrage_core.fidelity import evaluate_fidelity
+    from mcrage_core.tables import load_table
 
     real = load_table(args.real)
     synth = load_table(args.synthetic)
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     o = report.overall
     print(f"Real rows: {o['n_real']}   synthetic rows: {o['n_synthetic']}")
-    from mcrage_core.evaluation.verdicts import FIDELITY_HELP, fidelity_verdict
+    from mcrage_core.fidelity import FIDELITY_HELP, fidelity_verdict
 
     for key, label in _LABELS.items():
         verdict = fidelity_verdict(key, o.get(key))

@@ -45,9 +45,7 @@ def parse_age_bands(text: str) -> tuple[int, ...]:
 
 def inspect_table(args: argparse.Namespace) -> dict:
     """Load, infer and audit; return the JSON-ready summary."""
-    from mcrage_core.tables.imbalance import audit_imbalance
-    from mcrage_core.tables.io import load_table
-    from mcrage_core.tables.schema import infer_schema
+    from mcrage_core.tables import audit_imbalance, infer_schema, load_table
 
     df = load_table(args.path, max_bytes=int(args.max_mb * 1024 * 1024), sheet=args.sheet)
     data, schema = infer_schema(

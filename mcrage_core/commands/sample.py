@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from mcrage_core.commands._options import add_device, add_threads
+
+if TYPE_CHECKING:
+    from mcrage_core.diffusion import CountRequest
 
 HELP = "Generate synthetic rows for chosen groups from a model trained with 'mcrage train'."
 
@@ -48,15 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="ddim: fast strided sampler (default); ancestral: the full DDPM chain (slow)",
     )
     parser.add_argument("--seed", type=int, help="random seed for reproducible output")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="CPU threads for torch (default: torch's choice; 1 is often faster on a busy machine)",
-    )
-    parser.add_argument(
-        "--device", choices=("auto", "cpu", "cuda", "mps"), default="auto", help="where to sample"
-    )
+    add_threads(parser)
+    add_device(parser, help="where to sample")
     parser.add_argument(
         "--exclude-copies-of",
         metavar="REAL",
@@ -105,13 +103,13 @@ def run(args: argparse.Namespace) -> int:
     model = CDDPM.load(args.model_dir, device=args.device)
     if args.threads is not None:
         model.config = model.config.with_overrides(cpu_threads=args.threads)
-    counts: Any
+    counts: CountRequest
     if args.counts is not None:
         counts = parse_counts(args.counts, len(model.condition_))
     else:
         if args.n < 1:
             raise ConfigError(f"--n must be at least 1, got {args.n}.")
-        from mcrage_core.diffusion.cddpm import _largest_remainder
+        from mcrage_core.util import largest_remainder as _largest_remainder
 
         cells = model.known_cells()
         shares = _largest_remainder(args.n, model.cells_["n_real"].tolist())
@@ -120,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--sampling-steps must be at least 1, got {args.sampling_steps}.")
     real = None
     if args.exclude_copies_of:
-        from mcrage_core.tables.io import load_table
+        from mcrage_core.tables import load_table
 
         real = load_table(args.exclude_copies_of)
     synth = model.sample(
@@ -131,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         method=args.method,
         exclude_copies_of=real,
     )
-    from mcrage_core.tables.io import to_safe_csv
+    from mcrage_core.tables import to_safe_csv
 
     out = Path(args.out)
     try:
@@ -142,14 +140,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"Could not write {out} ({exc.strerror or exc}).") from exc
     info = dict(model.last_sample_info_)
     per_cell = synth.groupby(model.cell_columns, dropna=False).size()
-    summary = {
-        "out": str(out),
-        **info,
-        "per_cell": [
-            {"cell": [str(v) for v in (k if isinstance(k, tuple) else (k,))], "n": int(n)}
-            for k, n in per_cell.items()
-        ],
-    }
+    per_cell_rows: list[dict[str, Any]] = [
+        {"cell": [str(v) for v in (k if isinstance(k, tuple) else (k,))], "n": int(n)}
+        for k, n in per_cell.items()
+    ]
+    summary = {"out": str(out), **info, "per_cell": per_cell_rows}
     if args.json:
         print(json.dumps(summary, indent=1, default=str))
     elif not args.quiet:
@@ -157,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
             f"Wrote {len(synth)} synthetic rows to {out} ({info['method']}, "
             f"{info['network_evaluations']} network evaluations, {info['wall_s']:.1f}s)."
         )
-        for item in summary["per_cell"]:
+        for item in per_cell_rows:
             print(f"  {'|'.join(item['cell'])}: {item['n']}")
         if real is not None:
             print(f"Exact copies of real rows removed and replaced: {info['exact_copies_removed']}")

@@ -8,6 +8,8 @@ import sys
 import time
 from typing import TextIO
 
+from mcrage_core.commands._options import add_device, add_threads
+
 HELP = "Train the conditional diffusion model (CDDPM) on a table and save it to a folder."
 
 
@@ -99,19 +101,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="model size and training length (default: standard; larger on a GPU)",
     )
     parser.add_argument("--steps", type=int, help="training steps (overrides the preset)")
-    parser.add_argument(
-        "--device",
-        choices=("auto", "cpu", "cuda", "mps"),
-        default="auto",
-        help="where to train (default: auto = CUDA, then Apple MPS, then CPU)",
-    )
+    add_device(parser, help="where to train (default: auto = CUDA, then Apple MPS, then CPU)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="CPU threads for torch (default: torch's choice; 1 is often faster on a busy machine)",
-    )
+    add_threads(parser)
     parser.add_argument(
         "--columns",
         help="comma-separated feature columns to model (default: all except identifiers "
@@ -128,7 +120,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mcrage_core.diffusion import CDDPM, CDDPMConfig
     from mcrage_core.errors import ConfigError
-    from mcrage_core.tables.io import load_table
+    from mcrage_core.tables import load_table
 
     if args.steps is not None and args.steps < 1:
         raise ConfigError(f"--steps must be at least 1, got {args.steps}.")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
-from typing import Literal
+from collections.abc import Iterator
+from typing import Literal, get_args
 
 import torch
 
 from mcrage_core.errors import ConfigError
 
-__all__ = ["DeviceName", "resolve_device", "device_info"]
+__all__ = ["DeviceName", "cpu_threads", "resolve_device", "device_info"]
 
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
-_CHOICES = ("auto", "cpu", "cuda", "mps")
+_CHOICES: tuple[str, ...] = get_args(DeviceName)
 
 
 def _mps_available() -> bool:
@@ -88,3 +90,20 @@ def device_info() -> dict:
                 }
             )
     return info
+
+
+@contextlib.contextmanager
+def cpu_threads(threads: int | None, device: torch.device) -> Iterator[None]:
+    """Use ``threads`` torch CPU threads inside the block, then restore the old count.
+
+    Does nothing when ``threads`` is ``None`` or ``device`` is not the CPU.
+    """
+    if threads is None or device.type != "cpu":
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)

@@ -20,76 +20,37 @@ pickle: see :meth:`TabularEncoder.get_state` / :meth:`TabularEncoder.from_state`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from mcrage_core.diffusion.column_specs import (
+    CategoryValue,
+    ColumnKind,
+    ColumnSpec,
+    py_scalar,
+    restore_categorical,
+    restore_numeric,
+    spec_from_dict,
+)
 from mcrage_core.errors import DataError, ModelFileError
+from mcrage_core.tables import MAX_CATEGORIES, decimals_of
 
-__all__ = ["ColumnKind", "ColumnSpec", "TabularEncoder", "ENCODER_STATE_VERSION"]
+__all__ = [
+    "CategoryValue",
+    "ColumnKind",
+    "ColumnSpec",
+    "ENCODER_STATE_VERSION",
+    "TabularEncoder",
+    "py_scalar",
+    "restore_categorical",
+]
 
-ColumnKind = Literal["numeric", "categorical"]
 ENCODER_STATE_VERSION = 1
 _BOUND = 1e-7  # same bound as scikit-learn's QuantileTransformer: |z| <= 5.2
-_MAX_DECIMALS = 6
-
-
-@dataclass
-class ColumnSpec:
-    """What the encoder learned about one column."""
-
-    name: str
-    kind: ColumnKind
-    dtype: str
-    has_missing: bool
-    start: int
-    width: int
-    # numeric columns
-    minimum: float | None = None
-    maximum: float | None = None
-    decimals: int | None = None
-    missing_start: int | None = None
-    # categorical columns (JSON scalars; ``None`` stands for the missing category)
-    categories: list[Any] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "dtype": self.dtype,
-            "has_missing": self.has_missing,
-            "start": self.start,
-            "width": self.width,
-            "minimum": self.minimum,
-            "maximum": self.maximum,
-            "decimals": self.decimals,
-            "missing_start": self.missing_start,
-            "categories": list(self.categories),
-        }
-
-
-def _py_scalar(value: Any) -> Any:
-    """A JSON-friendly Python scalar for a category value."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer():
-            return value  # keep float-ness; dtype restoration handles it
-        return value
-    return str(value)
-
-
-def decimals_of(values: np.ndarray) -> int:
-    """The fewest decimals that write ``values`` (within rounding noise), at most 6."""
-    for d in range(_MAX_DECIMALS + 1):
-        if np.allclose(values, np.round(values, d), rtol=0.0, atol=10.0 ** -(d + 3)):
-            return d
-    return _MAX_DECIMALS
 
 
 def _is_numeric(series: pd.Series) -> bool:
@@ -124,7 +85,7 @@ class TabularEncoder:
         *,
         n_quantiles: int = 1000,
         discrete_max_levels: int = 15,
-        max_categories: int = 200,
+        max_categories: int = MAX_CATEGORIES,
     ) -> None:
         self.n_quantiles = n_quantiles
         self.discrete_max_levels = discrete_max_levels
@@ -132,94 +93,90 @@ class TabularEncoder:
 
     # ------------------------------------------------------------------ fitting
     def fit(self, df: pd.DataFrame) -> TabularEncoder:
-        """Learn the encoding of every column of ``df``."""
+        """Learn the encoding of every column of ``df``.
+
+        Numeric blocks come first, then the missingness indicators of numeric columns,
+        then the categorical blocks; :attr:`specs_` lists the columns in ``df``'s order.
+        """
         if df.shape[1] == 0:
             raise DataError("There are no columns to model: the table needs at least one feature.")
         if len(df) < 2:
             raise DataError(
                 f"The table has {len(df)} usable row(s); at least 2 are needed to train a model."
             )
-        specs: list[ColumnSpec] = []
-        quantiles: dict[str, np.ndarray] = {}
-        numeric_names: list[str] = []
-        categorical_names: list[str] = []
-        for name in df.columns:
-            s = df[name]
-            observed = s.dropna()
-            if _is_numeric(s) and observed.nunique() > self.discrete_max_levels:
-                numeric_names.append(str(name))
-            else:
-                categorical_names.append(str(name))
-        pos = 0
-        for name in numeric_names:
-            s = df[name]
-            x = s.to_numpy(dtype=np.float64, na_value=np.nan)
-            obs = x[~np.isnan(x)]
-            if not np.all(np.isfinite(obs)):
-                raise DataError(
-                    f"Column {name!r} contains infinite values; replace them with empty "
-                    "cells or real numbers before training."
-                )
-            n_q = int(max(2, min(self.n_quantiles, obs.size)))
-            refs = np.linspace(0.0, 1.0, n_q)
-            quantiles[name] = np.quantile(obs, refs)
-            specs.append(
-                ColumnSpec(
-                    name=name,
-                    kind="numeric",
-                    dtype=str(s.dtype),
-                    has_missing=bool(np.isnan(x).any()),
-                    start=pos,
-                    width=1,
-                    minimum=float(obs.min()),
-                    maximum=float(obs.max()),
-                    decimals=decimals_of(obs),
-                )
-            )
-            pos += 1
+        numeric_names = [
+            str(c)
+            for c in df.columns
+            if _is_numeric(df[c]) and df[c].dropna().nunique() > self.discrete_max_levels
+        ]
+        self.quantiles_: dict[str, np.ndarray] = {}
+        specs = [self._numeric_spec(name, df[name], pos) for pos, name in enumerate(numeric_names)]
+        pos = len(specs)
         for spec in specs:
             if spec.has_missing:
                 spec.missing_start = pos
                 pos += 2
-        for name in categorical_names:
-            s = df[name]
-            observed = s.dropna()
-            values = pd.unique(observed)
-            try:
-                values = sorted(values)
-            except TypeError:
-                values = sorted(values, key=str)
-            categories = [_py_scalar(v) for v in values]
-            has_missing = bool(s.isna().any())
-            if has_missing:
-                categories.append(None)
-            if len(categories) > self.max_categories:
-                raise DataError(
-                    f"Column {name!r} has {len(categories)} different values, more than the "
-                    f"{self.max_categories} the diffusion model can learn; leave it out "
-                    "(it looks like an identifier or free text)."
-                )
-            if not categories:
-                categories = [None]
-            specs.append(
-                ColumnSpec(
-                    name=name,
-                    kind="categorical",
-                    dtype=str(s.dtype),
-                    has_missing=has_missing,
-                    start=pos,
-                    width=len(categories),
-                    categories=categories,
-                )
-            )
-            pos += len(categories)
+        for name in (str(c) for c in df.columns if str(c) not in numeric_names):
+            specs.append(self._categorical_spec(name, df[name], pos))
+            pos += specs[-1].width
         order = {str(c): i for i, c in enumerate(df.columns)}
         self.columns_ = [str(c) for c in df.columns]
         self.specs_ = sorted(specs, key=lambda sp: order[sp.name])
-        self.quantiles_ = quantiles
         self.output_dim_ = pos
         self.n_numeric_ = len(numeric_names)
         return self
+
+    def _numeric_spec(self, name: str, s: pd.Series, pos: int) -> ColumnSpec:
+        """Spec of a numeric column (its quantiles go to :attr:`quantiles_`)."""
+        x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        obs = x[~np.isnan(x)]
+        if not np.all(np.isfinite(obs)):
+            raise DataError(
+                f"Column {name!r} contains infinite values; replace them with empty "
+                "cells or real numbers before training."
+            )
+        n_q = int(max(2, min(self.n_quantiles, obs.size)))
+        self.quantiles_[name] = np.quantile(obs, np.linspace(0.0, 1.0, n_q))
+        return ColumnSpec(
+            name=name,
+            kind="numeric",
+            dtype=str(s.dtype),
+            has_missing=bool(np.isnan(x).any()),
+            start=pos,
+            width=1,
+            minimum=float(obs.min()),
+            maximum=float(obs.max()),
+            decimals=decimals_of(obs),
+        )
+
+    def _categorical_spec(self, name: str, s: pd.Series, pos: int) -> ColumnSpec:
+        """Spec of a categorical column: sorted categories, then ``None`` if any is missing."""
+        values = list(pd.unique(s.dropna()))
+        try:
+            values = sorted(values)
+        except TypeError:
+            values = sorted(values, key=str)
+        categories: list[CategoryValue] = [py_scalar(v) for v in values]
+        has_missing = bool(s.isna().any())
+        if has_missing:
+            categories.append(None)
+        if len(categories) > self.max_categories:
+            raise DataError(
+                f"Column {name!r} has {len(categories)} different values, more than the "
+                f"{self.max_categories} the diffusion model can learn; leave it out "
+                "(it looks like an identifier or free text)."
+            )
+        if not categories:
+            categories = [None]
+        return ColumnSpec(
+            name=name,
+            kind="categorical",
+            dtype=str(s.dtype),
+            has_missing=has_missing,
+            start=pos,
+            width=len(categories),
+            categories=categories,
+        )
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "specs_"):
@@ -260,7 +217,7 @@ class TabularEncoder:
         return out
 
     def _category_index(self, spec: ColumnSpec, s: pd.Series) -> np.ndarray:
-        lookup: dict[Any, int] = {}
+        lookup: dict[CategoryValue, int] = {}
         for i, c in enumerate(spec.categories):
             if c is not None:
                 lookup[c] = i
@@ -276,7 +233,7 @@ class TabularEncoder:
                     )
                 index[row] = missing_index
                 continue
-            key = _py_scalar(value)
+            key = py_scalar(value)
             if key in lookup:
                 index[row] = lookup[key]
             elif str(key) in lookup:
@@ -322,16 +279,16 @@ class TabularEncoder:
                     block = X[:, spec.missing_start : spec.missing_start + 2]
                     nan = block.argmax(axis=1) == 1
                     x = np.where(nan, np.nan, x)
-                columns[spec.name] = _restore_numeric(x, nan, spec)
+                columns[spec.name] = restore_numeric(x, nan, spec)
             else:
                 block = X[:, spec.start : spec.start + spec.width]
                 index = block.argmax(axis=1)
                 values = [spec.categories[i] for i in index]
-                columns[spec.name] = _restore_categorical(values, spec)
+                columns[spec.name] = restore_categorical(values, spec.dtype, spec.categories)
         return pd.DataFrame(columns, columns=self.columns_)
 
     # ------------------------------------------------------------- persistence
-    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def get_state(self) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         """JSON-serialisable parameters and named float arrays (for safetensors)."""
         self._check_fitted()
         meta = {
@@ -349,8 +306,14 @@ class TabularEncoder:
         return meta, arrays
 
     @classmethod
-    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> TabularEncoder:
-        """Rebuild a fitted encoder from :meth:`get_state`, validating everything read."""
+    def from_state(
+        cls, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+    ) -> TabularEncoder:
+        """Rebuild a fitted encoder from :meth:`get_state`, validating everything read.
+
+        ``meta`` is parsed JSON (hence ``Any``); anything missing, of the wrong type or
+        inconsistent raises :class:`~mcrage_core.errors.ModelFileError`.
+        """
         try:
             if meta.get("version") != ENCODER_STATE_VERSION:
                 raise ModelFileError(
@@ -363,41 +326,14 @@ class TabularEncoder:
                 discrete_max_levels=int(p["discrete_max_levels"]),
                 max_categories=int(p["max_categories"]),
             )
-            specs = []
-            for d in meta["specs"]:
-                kind = d["kind"]
-                if kind not in ("numeric", "categorical"):
-                    raise ModelFileError(f"Unknown column kind {kind!r} in the encoder file.")
-                specs.append(
-                    ColumnSpec(
-                        name=str(d["name"]),
-                        kind=kind,
-                        dtype=str(d["dtype"]),
-                        has_missing=bool(d["has_missing"]),
-                        start=int(d["start"]),
-                        width=int(d["width"]),
-                        minimum=None if d["minimum"] is None else float(d["minimum"]),
-                        maximum=None if d["maximum"] is None else float(d["maximum"]),
-                        decimals=None if d["decimals"] is None else int(d["decimals"]),
-                        missing_start=None
-                        if d["missing_start"] is None
-                        else int(d["missing_start"]),
-                        categories=list(d["categories"]),
-                    )
-                )
+            specs = [spec_from_dict(d) for d in meta["specs"]]
             enc.columns_ = [str(c) for c in meta["columns"]]
             enc.specs_ = specs
             enc.output_dim_ = int(meta["output_dim"])
             enc.n_numeric_ = sum(s.kind == "numeric" for s in specs)
-            enc.quantiles_ = {}
-            for s in specs:
-                if s.kind == "numeric":
-                    q = np.asarray(arrays[f"quantiles/{s.name}"], dtype=np.float64)
-                    if q.ndim != 1 or q.size < 2 or not np.all(np.diff(q) >= 0):
-                        raise ModelFileError(
-                            f"The stored quantiles of column {s.name!r} are invalid."
-                        )
-                    enc.quantiles_[s.name] = q
+            enc.quantiles_ = {
+                s.name: _stored_quantiles(s.name, arrays) for s in specs if s.kind == "numeric"
+            }
         except ModelFileError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
@@ -424,39 +360,8 @@ class TabularEncoder:
             raise ModelFileError("The encoder file's column layout is inconsistent.")
 
 
-def _int_dtype(dtype: str) -> bool:
-    return dtype.lower().startswith(("int", "uint"))
-
-
-def _restore_numeric(x: np.ndarray, nan: np.ndarray, spec: ColumnSpec) -> pd.Series:
-    if _int_dtype(spec.dtype):
-        if nan.any():
-            return pd.Series(pd.array(np.where(nan, 0, x).astype(np.int64), dtype="Int64")).where(
-                ~nan
-            )
-        return pd.Series(x.astype(spec.dtype.lower()))
-    try:
-        return pd.Series(x).astype(spec.dtype)
-    except (TypeError, ValueError):
-        return pd.Series(x)
-
-
-def _restore_categorical(values: list[Any], spec: ColumnSpec) -> pd.Series:
-    dtype = spec.dtype
-    has_nan = any(v is None for v in values)
-    series = pd.Series(values, dtype=object)
-    try:
-        if _int_dtype(dtype) or dtype == "Int64":
-            if has_nan or dtype == "Int64":
-                return series.astype("Int64")
-            return series.astype(dtype.lower())
-        if dtype == "bool":
-            return series.astype("boolean") if has_nan else series.astype(bool)
-        if dtype.startswith("float"):
-            return series.astype(dtype)
-        if dtype == "category":
-            cats = [c for c in spec.categories if c is not None]
-            return pd.Series(pd.Categorical(values, categories=cats))
-        return series.astype(dtype)
-    except (TypeError, ValueError):
-        return series
+def _stored_quantiles(name: str, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+    q = np.asarray(arrays[f"quantiles/{name}"], dtype=np.float64)
+    if q.ndim != 1 or q.size < 2 or not np.all(np.diff(q) >= 0):
+        raise ModelFileError(f"The stored quantiles of column {name!r} are invalid.")
+    return q

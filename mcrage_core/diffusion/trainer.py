@@ -14,62 +14,73 @@ No user interface here: nothing is printed.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import math
-import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TypedDict
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
+from mcrage_core.diffusion.checkpoint import CHECKPOINT_DIR, load_checkpoint, save_checkpoint
+from mcrage_core.diffusion.config import AmpMode, CDDPMConfig
+from mcrage_core.diffusion.denoiser import Denoiser
+from mcrage_core.diffusion.persistence import sha256_file
 from mcrage_core.diffusion.schedule import NoiseSchedule
-from mcrage_core.errors import ModelFileError, TrainingCancelled, TrainingFailed
+from mcrage_core.errors import TrainingCancelled, TrainingFailed
 from mcrage_core.progress import CancelCheck, ProgressCallback, ProgressEvent
 
-__all__ = ["TrainerSettings", "Trainer", "CHECKPOINT_DIR", "sha256_file"]
+__all__ = ["TrainerSettings", "Trainer", "TrainLogEntry", "CHECKPOINT_DIR", "sha256_file"]
 
-AmpMode = Literal["auto", "off", "bf16", "fp16"]
-CHECKPOINT_DIR = "checkpoint"
-_CKPT_FORMAT = "mcrage-cddpm-checkpoint"
-_CKPT_VERSION = 1
 STAGE = "Training CDDPM"
 
 
-@dataclass(frozen=True)
+class TrainLogEntry(TypedDict):
+    """One line of the training log (every 1 % of the steps)."""
+
+    step: int
+    loss: float
+    lr: float
+    elapsed_s: float
+    rows_per_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class TrainerSettings:
-    """Optimisation settings (derived from :class:`~mcrage_core.diffusion.CDDPMConfig`)."""
+    """Optimisation settings; build them with :meth:`from_config`.
 
-    steps: int = 2000
-    batch_size: int = 512
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    ema_decay: float = 0.999
-    grad_clip: float = 1.0
-    cond_drop_prob: float = 0.1
+    :class:`~mcrage_core.diffusion.CDDPMConfig` is the single source of the defaults,
+    so the fields it shares have none here.
+    """
+
+    steps: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    ema_decay: float
+    grad_clip: float
+    cond_drop_prob: float
+    checkpoint_every: int
+    amp: AmpMode
+    seed: int
     warmup_fraction: float = 0.02
-    checkpoint_every: int = 0
-    amp: AmpMode = "auto"
-    seed: int = 0
 
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    @classmethod
+    def from_config(cls, config: CDDPMConfig) -> TrainerSettings:
+        """The training part of a model config."""
+        return cls(
+            steps=config.train_steps,
+            batch_size=config.batch_size,
+            lr=float(config.lr),
+            weight_decay=float(config.weight_decay),
+            ema_decay=float(config.ema_decay),
+            grad_clip=float(config.grad_clip),
+            cond_drop_prob=float(config.cond_drop_prob),
+            checkpoint_every=config.checkpoint_every,
+            amp=config.amp,
+            seed=config.seed,
+        )
 
 
 class Trainer:
@@ -89,7 +100,7 @@ class Trainer:
 
     def __init__(
         self,
-        model: nn.Module,
+        model: Denoiser,
         schedule: NoiseSchedule,
         settings: TrainerSettings,
         *,
@@ -104,12 +115,12 @@ class Trainer:
             model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay, foreach=True
         )
         self._params = [p.detach() for p in model.parameters()]
-        self._ema_params = list(self.ema.parameters())
+        self._ema_params: list[torch.Tensor] = list(self.ema.parameters())
         self.amp_dtype = self._amp_dtype()
         self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
         self.generator = torch.Generator(device="cpu").manual_seed(int(settings.seed))
         self.step = 0
-        self.log: list[dict[str, Any]] = []
+        self.log: list[TrainLogEntry] = []
         self.notes: list[str] = []
 
     # ------------------------------------------------------------------ helpers
@@ -146,7 +157,7 @@ class Trainer:
         checkpoint_dir: Path | None = None,
         resume: bool = False,
         fingerprint: str = "",
-    ) -> list[dict[str, Any]]:
+    ) -> list[TrainLogEntry]:
         """Run (or continue) training; returns the training log.
 
         Raises
@@ -159,89 +170,80 @@ class Trainer:
         """
         s = self.settings
         if resume and checkpoint_dir is not None:
-            self._load_checkpoint(checkpoint_dir, fingerprint)
-        n = x.shape[0]
+            load_checkpoint(self, checkpoint_dir, fingerprint)
         x = x.to(self.device)
         cond = cond.to(self.device)
-        null = torch.tensor(
-            getattr(self.model, "cond_cardinalities", []), dtype=torch.long, device=self.device
-        )
+        null = torch.tensor(self.model.cond_cardinalities, dtype=torch.long, device=self.device)
         log_every = max(1, s.steps // 100)
-        start_step = self.step
-        t0 = time.perf_counter()
-        loss_sum = torch.zeros((), device=self.device)
-        loss_count = 0
+        clock = _Clock(self.step, self.device)
         self.model.train()
         try:
             while self.step < s.steps:
                 if should_stop is not None and should_stop():
-                    if checkpoint_dir is not None:
-                        self._save_checkpoint(checkpoint_dir, fingerprint)
-                    raise TrainingCancelled(
-                        f"Training was cancelled at step {self.step} of {s.steps}."
-                        + (
-                            " A checkpoint was saved; train again with resume to continue."
-                            if checkpoint_dir is not None
-                            else ""
-                        )
-                    )
-                loss = self._train_step(x, cond, null, n)
-                loss_sum += loss.detach()
-                loss_count += 1
+                    self._cancel(checkpoint_dir, fingerprint)
+                clock.add(self._train_step(x, cond, null, x.shape[0]))
                 self.step += 1
                 if self.step % log_every == 0 or self.step == s.steps:
-                    mean_loss = float(loss_sum.item()) / loss_count
-                    loss_sum.zero_()
-                    loss_count = 0
-                    if not math.isfinite(mean_loss):
-                        raise TrainingFailed(
-                            f"Training diverged at step {self.step} (the loss became "
-                            f"{mean_loss}). Try a lower learning rate or the 'quick' preset, "
-                            "and check the table for extreme values."
-                        )
-                    elapsed = time.perf_counter() - t0
-                    done = self.step - start_step
-                    rows_per_s = done * s.batch_size / max(elapsed, 1e-9)
-                    eta = (s.steps - self.step) * elapsed / max(done, 1)
-                    self.log.append(
-                        {
-                            "step": self.step,
-                            "loss": mean_loss,
-                            "lr": self._lr_at(self.step - 1),
-                            "elapsed_s": round(elapsed, 3),
-                            "rows_per_s": round(rows_per_s, 1),
-                        }
-                    )
-                    if progress is not None:
-                        progress(
-                            ProgressEvent(
-                                stage=STAGE,
-                                fraction=self.step / s.steps,
-                                step=self.step,
-                                total_steps=s.steps,
-                                loss=mean_loss,
-                                rows_per_s=rows_per_s,
-                                eta_s=eta,
-                                elapsed_s=elapsed,
-                            )
-                        )
-                if (
-                    checkpoint_dir is not None
-                    and s.checkpoint_every > 0
-                    and self.step % s.checkpoint_every == 0
-                    and self.step < s.steps
-                ):
-                    self._save_checkpoint(checkpoint_dir, fingerprint)
+                    self._report(clock, progress)
+                if checkpoint_dir is not None and self._checkpoint_due():
+                    save_checkpoint(self, checkpoint_dir, fingerprint)
         except torch.OutOfMemoryError as exc:
             raise TrainingFailed(
                 f"The {self.device.type.upper()} ran out of memory during training. Use a "
                 "smaller preset ('quick'), a smaller batch size, or train on the CPU."
             ) from exc
         if checkpoint_dir is not None:
-            self._save_checkpoint(checkpoint_dir, fingerprint)
+            save_checkpoint(self, checkpoint_dir, fingerprint)
         self.model.eval()
         self.ema.eval()
         return self.log
+
+    def _cancel(self, checkpoint_dir: Path | None, fingerprint: str) -> None:
+        message = f"Training was cancelled at step {self.step} of {self.settings.steps}."
+        if checkpoint_dir is not None:
+            save_checkpoint(self, checkpoint_dir, fingerprint)
+            message += " A checkpoint was saved; train again with resume to continue."
+        raise TrainingCancelled(message)
+
+    def _checkpoint_due(self) -> bool:
+        every = self.settings.checkpoint_every
+        return every > 0 and self.step % every == 0 and self.step < self.settings.steps
+
+    def _report(self, clock: _Clock, progress: ProgressCallback | None) -> None:
+        """Log the mean loss since the last report and tell ``progress``."""
+        s = self.settings
+        mean_loss = clock.take_mean()
+        if not math.isfinite(mean_loss):
+            raise TrainingFailed(
+                f"Training diverged at step {self.step} (the loss became "
+                f"{mean_loss}). Try a lower learning rate or the 'quick' preset, "
+                "and check the table for extreme values."
+            )
+        elapsed = clock.elapsed()
+        done = self.step - clock.start_step
+        rows_per_s = done * s.batch_size / max(elapsed, 1e-9)
+        self.log.append(
+            {
+                "step": self.step,
+                "loss": mean_loss,
+                "lr": self._lr_at(self.step - 1),
+                "elapsed_s": round(elapsed, 3),
+                "rows_per_s": round(rows_per_s, 1),
+            }
+        )
+        if progress is not None:
+            progress(
+                ProgressEvent(
+                    stage=STAGE,
+                    fraction=self.step / s.steps,
+                    step=self.step,
+                    total_steps=s.steps,
+                    loss=mean_loss,
+                    rows_per_s=rows_per_s,
+                    eta_s=(s.steps - self.step) * elapsed / max(done, 1),
+                    elapsed_s=elapsed,
+                )
+            )
 
     def _train_step(
         self, x: torch.Tensor, cond: torch.Tensor, null: torch.Tensor, n: int
@@ -283,99 +285,26 @@ class Trainer:
         self._update_ema()
         return loss
 
-    # ------------------------------------------------------------ checkpoints
-    def _checkpoint_tensors(self) -> dict[str, torch.Tensor]:
-        tensors: dict[str, torch.Tensor] = {}
-        for k, v in self.model.state_dict().items():
-            tensors[f"model.{k}"] = v.detach().cpu().contiguous()
-        for k, v in self.ema.state_dict().items():
-            tensors[f"ema.{k}"] = v.detach().cpu().contiguous()
-        for pid, state in self.optimizer.state_dict()["state"].items():
-            for k, v in state.items():
-                if isinstance(v, torch.Tensor):
-                    tensors[f"optim.{pid}.{k}"] = v.detach().cpu().contiguous()
-        tensors["rng.generator"] = self.generator.get_state().clone()
-        return tensors
 
-    def _save_checkpoint(self, run_dir: Path, fingerprint: str) -> None:
-        folder = Path(run_dir) / CHECKPOINT_DIR
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            # weights and state form a pair: the weights go to a new file named by step,
-            # state.json (written atomically) points at it, and only then are older
-            # weights removed, so a kill at any moment leaves a consistent pair on disk
-            weights = folder / f"weights-{self.step:09d}.safetensors"
-            tmp = folder / f"{weights.name}.tmp"
-            save_file(self._checkpoint_tensors(), str(tmp))
-            os.replace(tmp, weights)
-            state = {
-                "weights_file": weights.name,
-                "format": _CKPT_FORMAT,
-                "format_version": _CKPT_VERSION,
-                "step": self.step,
-                "fingerprint": fingerprint,
-                "settings": asdict(self.settings),
-                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-                "log": self.log,
-                "weights_sha256": sha256_file(weights),
-            }
-            _atomic_write_bytes(folder / "state.json", json.dumps(state, indent=1).encode())
-            for old in folder.glob("weights*.safetensors"):
-                if old.name != weights.name:
-                    old.unlink(missing_ok=True)
-        except OSError as exc:
-            raise TrainingFailed(
-                f"Could not write the training checkpoint to {folder} ({exc.strerror or exc}). "
-                "Check that the disk is not full and that the folder is writable."
-            ) from exc
+class _Clock:
+    """Running loss sum (kept on the device: no sync every step) and wall time."""
 
-    def _load_checkpoint(self, run_dir: Path, fingerprint: str) -> None:
-        folder = Path(run_dir) / CHECKPOINT_DIR
-        state_path = folder / "state.json"
-        weights = folder / "weights.safetensors"
-        if not state_path.exists():
-            self.notes.append(f"No checkpoint found in {folder}; training started from scratch.")
-            return
-        try:
-            state = json.loads(state_path.read_text(encoding="utf-8"))
-            weights = folder / Path(str(state.get("weights_file", weights.name))).name
-            if state.get("format") != _CKPT_FORMAT or state.get("format_version") != _CKPT_VERSION:
-                raise ModelFileError(
-                    f"{state_path} is not a checkpoint this version of MCRAGE can resume."
-                )
-            if not weights.exists() or sha256_file(weights) != state.get("weights_sha256"):
-                raise ModelFileError(
-                    f"The checkpoint weights in {folder} are missing or do not match their "
-                    "recorded checksum (corrupted or modified); delete the folder and train "
-                    "again."
-                )
-            if state.get("fingerprint") != fingerprint:
-                raise ModelFileError(
-                    f"The checkpoint in {folder} was made with a different table, columns or "
-                    "model settings, so it cannot be resumed; use a new output folder."
-                )
-            tensors = load_file(str(weights))
-            model_sd = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
-            ema_sd = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
-            self.model.load_state_dict(model_sd, strict=True)
-            self.ema.load_state_dict(ema_sd, strict=True)
-            opt_sd = self.optimizer.state_dict()
-            opt_state: dict[int, dict[str, torch.Tensor]] = {}
-            for k, v in tensors.items():
-                if k.startswith("optim."):
-                    _, pid, name = k.split(".", 2)
-                    opt_state.setdefault(int(pid), {})[name] = v
-            opt_sd["state"] = opt_state
-            self.optimizer.load_state_dict(opt_sd)
-            self.generator.set_state(tensors["rng.generator"])
-            if self.scaler is not None and state.get("scaler"):
-                self.scaler.load_state_dict(state["scaler"])
-            self.step = int(state["step"])
-            self.log = list(state.get("log", []))
-        except ModelFileError:
-            raise
-        except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
-            raise ModelFileError(
-                f"The checkpoint in {folder} cannot be read ({type(exc).__name__}: {exc}); "
-                "delete it and train again."
-            ) from exc
+    def __init__(self, start_step: int, device: torch.device) -> None:
+        self.start_step = start_step
+        self.t0 = time.perf_counter()
+        self.loss_sum = torch.zeros((), device=device)
+        self.count = 0
+
+    def add(self, loss: torch.Tensor) -> None:
+        self.loss_sum += loss.detach()
+        self.count += 1
+
+    def take_mean(self) -> float:
+        """Mean loss since the last call (then start a new sum)."""
+        mean = float(self.loss_sum.item()) / max(self.count, 1)
+        self.loss_sum.zero_()
+        self.count = 0
+        return mean
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0

@@ -1,6 +1,6 @@
 """The results of an audit run: one object that serialises to JSON and to tidy frames.
 
-:class:`AuditResults` is produced by :func:`mcrage_core.evaluation.pipeline.run_audit` and read by
+:class:`AuditResults` is produced by :func:`mcrage_core.evaluation.run_audit` and read by
 the dashboard, the HTML report and the CLI. Its two tidy tables are the source of truth:
 
 ``metrics``
@@ -23,7 +23,6 @@ the tables.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from mcrage_core.errors import DataError
+from mcrage_core.util import to_jsonable
 
 __all__ = [
     "AuditResults",
@@ -40,7 +40,8 @@ __all__ = [
     "DISPARITY_LABELS",
     "FOUR_FIFTHS",
     "FORMAT",
-    "to_jsonable",
+    "OVERALL",
+    "STAT_SUFFIXES",
 ]
 
 FORMAT = "mcrage-audit/1"
@@ -85,73 +86,25 @@ DISPARITY_LABELS: dict[str, str] = {
 #: A demographic parity ratio below this fails the four-fifths (80 %) rule.
 FOUR_FIFTHS = 0.8
 
+#: The attribute (and its one group, ``"all"``) of the whole test set.
+OVERALL = "overall"
+
+_INTERVALS = ["ci_low", "ci_high", "seed_ci_low", "seed_ci_high"]
+_DELTAS = ["delta", "delta_ci_low", "delta_ci_high"]
+#: The columns next to every ``value``; in the nested JSON view ``<metric>_<suffix>``.
+STAT_SUFFIXES = (*_INTERVALS, *_DELTAS)
 _METRIC_COLUMNS = [
-    "strategy",
-    "attribute",
-    "group",
-    "metric",
-    "value",
-    "ci_low",
-    "ci_high",
-    "seed_ci_low",
-    "seed_ci_high",
-    "n",
-    "small",
-    "delta",
-    "delta_ci_low",
-    "delta_ci_high",
+    *("strategy", "attribute", "group", "metric", "value"),
+    *_INTERVALS,
+    *("n", "small"),
+    *_DELTAS,
 ]
 _DISPARITY_COLUMNS = [
-    "strategy",
-    "attribute",
-    "metric",
-    "value",
-    "ci_low",
-    "ci_high",
-    "seed_ci_low",
-    "seed_ci_high",
-    "delta",
-    "delta_ci_low",
-    "delta_ci_high",
-    "n_groups",
-    "excluded_groups",
+    *("strategy", "attribute", "metric", "value"),
+    *_INTERVALS,
+    *_DELTAS,
+    *("n_groups", "excluded_groups"),
 ]
-STAT_SUFFIXES = (
-    "ci_low",
-    "ci_high",
-    "seed_ci_low",
-    "seed_ci_high",
-    "delta",
-    "delta_ci_low",
-    "delta_ci_high",
-)
-
-
-def to_jsonable(value: Any) -> Any:
-    """Plain JSON types: NaN/inf → ``None``, numpy scalars → Python, frames → records."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, pd.DataFrame):
-        return [to_jsonable(r) for r in value.to_dict(orient="records")]
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    if value is None or isinstance(value, str):
-        return value
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)
 
 
 def _frame(records: list[dict] | None, columns: list[str]) -> pd.DataFrame:
@@ -175,7 +128,7 @@ class AuditResults:
     Attributes
     ----------
     settings
-        The :class:`~mcrage_core.evaluation.pipeline.AuditConfig` as a dict (enough to re-run).
+        The :class:`~mcrage_core.evaluation.AuditConfig` as a dict (enough to re-run).
     versions
         Python, torch, scikit-learn, fairlearn, imbalanced-learn, pandas and mcrage versions.
     dataset
@@ -224,7 +177,7 @@ class AuditResults:
         """Overall metric means of one strategy (``{metric: value}``)."""
         m = self.metrics
         sel = m[(m["strategy"] == strategy) & (m["attribute"] == "overall")]
-        return {r.metric: float(r.value) for r in sel.itertuples()}
+        return {str(k): float(v) for k, v in zip(sel["metric"], sel["value"], strict=True)}
 
     def by_group(self, attribute: str | None = None) -> pd.DataFrame:
         """Tidy per-group rows (no overall rows), optionally for one attribute."""

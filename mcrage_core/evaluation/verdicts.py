@@ -1,41 +1,34 @@
 """Plain readings of the numbers, shared by the report, the CLI and the dashboard.
 
-Two families:
-
 * :func:`fairness_findings` — what a reviewer must know before reading a fairness
   table: when real outcome rates differ between groups (so demographic parity is
   *expected* to differ and error-rate balance is the better yardstick), when the model
   is close to trivial (predicts almost nobody positive, so parity "passes" for the
   wrong reason), when the outcome is rare, which decision threshold was used, and why
   the threshold optimizer's AUROC is lower.
-* :func:`fidelity_verdict` — good / fair / poor for each synthetic-data score, with the
-  thresholds stated in :data:`FIDELITY_THRESHOLDS`.
 
-Examples
---------
->>> fidelity_verdict("detection_auc", 0.62)
-'good'
->>> fidelity_verdict("column_shapes", 0.71)
-'poor'
+The verdicts on synthetic-data scores (good / fair / poor) live with the scores, in
+:mod:`mcrage_core.fidelity.verdicts`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mcrage_core.evaluation.results import AuditResults
 
 __all__ = [
     "Finding",
     "fairness_findings",
     "parity_expected_to_differ",
     "four_fifths_text",
-    "FIDELITY_THRESHOLDS",
-    "FIDELITY_HELP",
-    "fidelity_verdict",
-    "fidelity_verdicts",
     "BASE_RATE_GAP",
     "RARE_OUTCOME",
 ]
@@ -59,18 +52,20 @@ class Finding:
     attribute: str | None = None
 
 
-def _rows(results: Any, strategy: str, attribute: str, metric: str):
+def _rows(results: AuditResults, strategy: str, attribute: str, metric: str) -> pd.DataFrame:
     m = results.metrics
     return m[(m["strategy"] == strategy) & (m["attribute"] == attribute) & (m["metric"] == metric)]
 
 
-def _value(results: Any, strategy: str, attribute: str, group: str, metric: str) -> float:
+def _value(results: AuditResults, strategy: str, attribute: str, group: str, metric: str) -> float:
     rows = _rows(results, strategy, attribute, metric)
     rows = rows[rows["group"].astype(str) == str(group)]
     return float(rows["value"].iloc[0]) if len(rows) else math.nan
 
 
-def base_rate_range(results: Any, attribute: str) -> tuple[str, float, str, float, int, int] | None:
+def base_rate_range(
+    results: AuditResults, attribute: str
+) -> tuple[str, float, str, float, int, int] | None:
     """(lowest group, rate, highest group, rate, n low, n high) of the real outcome rate
     among the judged groups of ``attribute`` (all real rows with an outcome), or ``None``."""
     rates = (results.dataset.get("base_rates") or {}).get(attribute) or {}
@@ -92,7 +87,7 @@ def base_rate_range(results: Any, attribute: str) -> tuple[str, float, str, floa
     )
 
 
-def parity_expected_to_differ(results: Any, attribute: str) -> bool:
+def parity_expected_to_differ(results: AuditResults, attribute: str) -> bool:
     """Whether real outcome rates differ between judged groups, materially (by more than
     :data:`BASE_RATE_GAP`, or a ratio below 0.8 with at least 5 points apart) and clearly
     (two-proportion z-test at the 5 % level), so that demographic parity is expected to
@@ -107,7 +102,7 @@ def parity_expected_to_differ(results: Any, attribute: str) -> bool:
     return bool(material and (hi - lo) / se > 1.96)
 
 
-def four_fifths_text(results: Any, strategy: str, attribute: str) -> str:
+def four_fifths_text(results: AuditResults, strategy: str, attribute: str) -> str:
     """The 80 % rule reading, with the caveat when real outcome rates differ."""
     ff = results.four_fifths(strategy, attribute)
     if ff is None:
@@ -118,36 +113,50 @@ def four_fifths_text(results: Any, strategy: str, attribute: str) -> str:
     return text
 
 
-def fairness_findings(results: Any) -> list[Finding]:
+def fairness_findings(results: AuditResults) -> list[Finding]:
     """Sentences a reviewer needs next to the fairness tables (see the module doc)."""
-    out: list[Finding] = []
+    out = [_threshold_finding(results)]
+    out += _leak_findings(results)
+    out += _base_rate_findings(results)
+    out += _rare_outcome_findings(results)
+    out += _trivial_model_findings(results)
+    out += _threshold_auroc_findings(results)
+    return out
+
+
+def _threshold_finding(results: AuditResults) -> Finding:
     ds = results.dataset
     threshold = float(ds.get("threshold", 0.5))
-    prevalence = float(ds.get("prevalence") or math.nan)
     outcome = f"{ds.get('target')} = {ds.get('positive_class')}"
-    out.append(
-        Finding(
-            "threshold",
-            "info",
-            f"A patient is predicted positive ({outcome}) when the model's probability is at "
-            f"least {threshold:.2f}. Accuracy, F1, selection rate, TPR, FPR and every parity "
-            "metric depend on this threshold; AUROC and PR-AUC do not.",
-        )
+    return Finding(
+        "threshold",
+        "info",
+        f"A patient is predicted positive ({outcome}) when the model's probability is at "
+        f"least {threshold:.2f}. Accuracy, F1, selection rate, TPR, FPR and every parity "
+        "metric depend on this threshold; AUROC and PR-AUC do not.",
     )
-    leaks = ds.get("leaky_columns") or {}
-    if leaks:
-        out.append(
-            Finding(
-                "outcome_leak",
-                "warning",
-                "Column(s) "
-                + ", ".join(f"{c} (AUROC {float(a):.2f} on its own)" for c, a in leaks.items())
-                + " almost perfectly predict the outcome, so the models may be reading the "
-                "answer rather than learning it (for example a follow-up time or a later test "
-                "result). Keep such columns out of modelling on the Data page (or with the "
-                "schema's exclude) and run the audit again.",
-            )
+
+
+def _leak_findings(results: AuditResults) -> list[Finding]:
+    leaks = results.dataset.get("leaky_columns") or {}
+    if not leaks:
+        return []
+    return [
+        Finding(
+            "outcome_leak",
+            "warning",
+            "Column(s) "
+            + ", ".join(f"{c} (AUROC {float(a):.2f} on its own)" for c, a in leaks.items())
+            + " almost perfectly predict the outcome, so the models may be reading the "
+            "answer rather than learning it (for example a follow-up time or a later test "
+            "result). Keep such columns out of modelling on the Data page (or with the "
+            "schema's exclude) and run the audit again.",
         )
+    ]
+
+
+def _base_rate_findings(results: AuditResults) -> list[Finding]:
+    out = []
     attributes = [a for a in dict.fromkeys(results.metrics["attribute"]) if a != "overall"]
     for attr in attributes:
         rng = base_rate_range(results, attr)
@@ -167,19 +176,34 @@ def fairness_findings(results: Any) -> list[Finding]:
                 attribute=attr,
             )
         )
-    if np.isfinite(prevalence) and prevalence < RARE_OUTCOME:
-        pr = _value(results, "none", "overall", "all", "pr_auc")
-        out.append(
-            Finding(
-                "rare_outcome",
-                "warning",
-                f"The outcome is rare ({100 * prevalence:.1f} % of patients). Accuracy is "
-                f"dominated by the negatives (predicting nobody positive scores "
-                f"{1 - prevalence:.2f}); read balanced accuracy and PR-AUC instead "
-                f"(PR-AUC of a random model = {prevalence:.2f}"
-                + (f"; baseline {pr:.2f})." if np.isfinite(pr) else ")."),
-            )
+    return out
+
+
+def _prevalence(results: AuditResults) -> float:
+    return float(results.dataset.get("prevalence") or math.nan)
+
+
+def _rare_outcome_findings(results: AuditResults) -> list[Finding]:
+    prevalence = _prevalence(results)
+    if not (np.isfinite(prevalence) and prevalence < RARE_OUTCOME):
+        return []
+    pr = _value(results, "none", "overall", "all", "pr_auc")
+    return [
+        Finding(
+            "rare_outcome",
+            "warning",
+            f"The outcome is rare ({100 * prevalence:.1f} % of patients). Accuracy is "
+            f"dominated by the negatives (predicting nobody positive scores "
+            f"{1 - prevalence:.2f}); read balanced accuracy and PR-AUC instead "
+            f"(PR-AUC of a random model = {prevalence:.2f}"
+            + (f"; baseline {pr:.2f})." if np.isfinite(pr) else ")."),
         )
+    ]
+
+
+def _trivial_model_findings(results: AuditResults) -> list[Finding]:
+    out = []
+    prevalence = _prevalence(results)
     for strategy in results.strategies:
         acc = _value(results, strategy, "overall", "all", "accuracy")
         sel = _value(results, strategy, "overall", "all", "selection_rate")
@@ -191,7 +215,7 @@ def fairness_findings(results: Any) -> list[Finding]:
         trivial = sel < prevalence / 4 or (np.isfinite(bal) and bal < 0.55)
         if not trivial:
             continue
-        label = (ds.get("strategy_labels") or {}).get(strategy, strategy)
+        label = (results.dataset.get("strategy_labels") or {}).get(strategy, strategy)
         out.append(
             Finding(
                 "near_trivial_model",
@@ -204,69 +228,24 @@ def fairness_findings(results: Any) -> list[Finding]:
                 "rebalancing the outcome.",
             )
         )
-    if "threshold" in results.strategies:
-        base = _value(results, "none", "overall", "all", "auroc")
-        thr = _value(results, "threshold", "overall", "all", "auroc")
-        if np.isfinite(base) and np.isfinite(thr) and base - thr >= 0.005:
-            out.append(
-                Finding(
-                    "threshold_auroc",
-                    "info",
-                    "Threshold optimizer: its AUROC and PR-AUC are computed from its yes/no "
-                    "decisions (the probability of a positive decision for the patient's "
-                    "group), not from a risk score, so they are lower by construction "
-                    f"({thr:.2f} against {base:.2f} for the baseline). Compare it on F1, "
-                    "TPR and FPR.",
-                )
-            )
     return out
 
 
-# --------------------------------------------------------------------------- fidelity
-
-FIDELITY_THRESHOLDS: dict[str, tuple[str, float, float]] = {
-    # metric: (direction, good bound, fair bound)
-    "column_shapes": ("higher", 0.90, 0.80),
-    "pair_trends": ("higher", 0.90, 0.80),
-    "missingness": ("higher", 0.97, 0.90),
-    "detection_auc": ("lower", 0.70, 0.85),
-    "dcr_closer_to_train_share": ("lower", 0.60, 0.70),
-    "exact_copies": ("lower", 0.0, 0.0),
-}
-FIDELITY_HELP: dict[str, str] = {
-    "column_shapes": "each column's distribution (1 = identical); good ≥ 0.90, fair ≥ 0.80",
-    "pair_trends": "relationships between pairs of columns (1 = identical); good ≥ 0.90, "
-    "fair ≥ 0.80",
-    "missingness": "missing-value rates (1 = identical); good ≥ 0.97, fair ≥ 0.90",
-    "detection_auc": "how well a classifier tells synthetic from real, within each group "
-    "(0.5 = indistinguishable, 1 = trivially fake); good ≤ 0.70, fair ≤ 0.85",
-    "dcr_closer_to_train_share": "share of synthetic rows closer to a training patient than "
-    "to a held-out one (0.5 = no sign of copying); good ≤ 0.60, fair ≤ 0.70",
-    "exact_copies": "synthetic rows identical to a real patient (removed); good = 0",
-}
-
-
-def fidelity_verdict(metric: str, value: Any) -> str | None:
-    """``"good"``, ``"fair"`` or ``"poor"`` for one score (``None``: no verdict)."""
-    if metric not in FIDELITY_THRESHOLDS or value is None:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(v):
-        return None
-    direction, good, fair = FIDELITY_THRESHOLDS[metric]
-    if direction == "higher":
-        return "good" if v >= good else "fair" if v >= fair else "poor"
-    return "good" if v <= good else "fair" if v <= fair else "poor"
-
-
-def fidelity_verdicts(overall: dict[str, Any]) -> dict[str, str]:
-    """Verdicts of every judged score in a fidelity report's ``overall`` dict."""
-    out = {}
-    for metric in FIDELITY_THRESHOLDS:
-        verdict = fidelity_verdict(metric, overall.get(metric))
-        if verdict is not None:
-            out[metric] = verdict
-    return out
+def _threshold_auroc_findings(results: AuditResults) -> list[Finding]:
+    if "threshold" not in results.strategies:
+        return []
+    base = _value(results, "none", "overall", "all", "auroc")
+    thr = _value(results, "threshold", "overall", "all", "auroc")
+    if not (np.isfinite(base) and np.isfinite(thr) and base - thr >= 0.005):
+        return []
+    return [
+        Finding(
+            "threshold_auroc",
+            "info",
+            "Threshold optimizer: its AUROC and PR-AUC are computed from its yes/no "
+            "decisions (the probability of a positive decision for the patient's "
+            "group), not from a risk score, so they are lower by construction "
+            f"({thr:.2f} against {base:.2f} for the baseline). Compare it on F1, "
+            "TPR and FPR.",
+        )
+    ]

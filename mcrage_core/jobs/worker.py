@@ -1,9 +1,11 @@
 """The background process that runs one registered job: ``python -m mcrage_core.jobs.worker RUN_DIR``.
 
-Started by :meth:`mcrage_core.jobs.store.RunRegistry.start_run`. It reads the run's input table
-and settings from ``RUN_DIR``, runs the job, writes live progress to ``RUN_DIR/progress.json``
-(atomically: last event plus the loss history), stops when ``RUN_DIR/CANCEL`` appears, and
-on success writes its artefacts (``results.json``, ``report.html``, ``synthetic.csv``,
+Started by :meth:`mcrage_core.jobs.launcher.RunRegistry.start_run`. It reads the run's
+input table and its :class:`~mcrage_core.jobs.settings.RunSettings` (``RunRecord.settings``)
+from ``RUN_DIR`` and runs them with :mod:`mcrage_core.jobs.execute`, exactly as
+``mcrage audit`` does. It writes live progress to ``RUN_DIR/progress.json`` (atomically:
+last event plus the loss history), stops when ``RUN_DIR/CANCEL`` appears, and on success
+writes its artefacts (``results.json``, ``report.html``, ``synthetic.csv``,
 ``augmented_train.csv``). Whatever happens, the registry ends up with a final status and,
 on failure, a plain-language reason.
 """
@@ -16,27 +18,26 @@ import time
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from mcrage_core.errors import ConfigError, MCRAGEError, TrainingCancelled
-from mcrage_core.jobs.store import (
-    ARTEFACT_FILES,
-    CANCEL_FILE,
-    RunRecord,
-    RunRegistry,
-    atomic_write_bytes,
-    atomic_write_json,
-    atomic_write_text,
-    classify_failure,
-)
+from mcrage_core.jobs.execute import run_settings, train_settings, write_audit_artefacts
+from mcrage_core.jobs.launcher import RunRegistry
+from mcrage_core.jobs.records import ARTEFACT_FILES, CANCEL_FILE, RunRecord, classify_failure
+from mcrage_core.jobs.settings import RunPreset, RunSettings
 from mcrage_core.progress import ProgressEvent
+from mcrage_core.util import atomic_write_json
+
+if TYPE_CHECKING:
+    from mcrage_core.diffusion import CDDPMConfig
+    from mcrage_core.evaluation import AuditConfig
+    from mcrage_core.tables import Schema
 
 __all__ = [
     "ProgressWriter",
     "CancelFlag",
-    "TINY_OVERRIDES",
     "cddpm_config",
     "audit_config",
     "run_job",
@@ -140,185 +141,52 @@ class CancelFlag:
 # --------------------------------------------------------------------------- jobs
 
 
-def _schema_args(params: Mapping[str, Any]) -> dict[str, Any]:
-    raw = params.get("schema") or {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("the run settings are damaged: 'schema' must be an object")
-    sensitive = raw.get("sensitive")
-    age_bands = raw.get("age_bands")
-    return {
-        "target": raw.get("target"),
-        "positive_class": raw.get("positive_class"),
-        "sensitive": dict(sensitive) if sensitive else None,
-        "exclude": tuple(raw.get("exclude") or ()),
-        "include": tuple(raw.get("include") or ()),
-        "age_bands": tuple(age_bands) if age_bands else None,
-    }
-
-
-def _infer(df: pd.DataFrame, params: Mapping[str, Any]) -> tuple[pd.DataFrame, Any]:
-    from mcrage_core.tables.schema import infer_schema
-
-    args = _schema_args(params)
-    age_bands = args.pop("age_bands")
-    if age_bands is not None:
-        return infer_schema(df, age_bands=age_bands, **args)
-    return infer_schema(df, **args)
-
-
-def audit_config(params: Mapping[str, Any], schema: Any) -> Any:
-    """The :class:`~mcrage_core.evaluation.pipeline.AuditConfig` for a run's settings.
-
-    ``params["audit"]`` holds ``rebalance``, ``strategies``, ``preset`` (quick, standard,
-    thorough, or tiny for tests), ``device``, ``n_seeds``, ``train_steps`` (0/None: the
-    preset's), ``min_cell_rows``, ``allow_small_cells`` and optionally ``classifier`` and
-    ``n_bootstrap``, ``value_labels`` (column → {code: label}), ``merge_below`` and
-    ``threshold``.
-    """
-    from mcrage_core.evaluation.pipeline import AuditConfig
-
-    raw = params.get("audit") or {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("the run settings are damaged: 'audit' must be an object")
-    if schema.target is None:
-        raise ConfigError(
-            "the audit needs an outcome column; choose the target on the Data page (or --target)"
-        )
-    preset = str(raw.get("preset", "quick"))
-    device = str(raw.get("device", "auto"))
-    custom = None
-    if preset == "tiny" or raw.get("train_steps"):
-        custom = cddpm_config(preset, device=device, train_steps=raw.get("train_steps"))
-    tiny = preset == "tiny"
-    return AuditConfig(
-        schema.target,
-        positive_class=schema.positive_class,
-        rebalance=tuple(raw.get("rebalance") or ()),
-        strategies=tuple(raw.get("strategies") or ("none", "oversample", "cddpm")),
-        classifier=str(raw.get("classifier", "hgb")),  # type: ignore[arg-type]
-        seeds=int(raw.get("n_seeds", 1)),
-        n_bootstrap=int(raw.get("n_bootstrap", 50 if tiny else 200)),
-        cddpm_preset="quick" if tiny else preset,  # type: ignore[arg-type]
-        cddpm_config=custom,
-        device=device,
-        sampling_steps=custom.sampling_steps if tiny and custom is not None else None,
-        min_cell_rows=int(raw.get("min_cell_rows", 20)),
-        allow_small_cells=bool(raw.get("allow_small_cells", False)),
-        value_labels=raw.get("value_labels") or None,
-        merge_below=int(raw.get("merge_below") or 0),
-        threshold=float(raw.get("threshold", 0.5)),
-    )
-
-
-def _run_audit(record: RunRecord, df: pd.DataFrame, progress: Any, stop: Any) -> None:
-    from mcrage_core.evaluation.pipeline import run_audit
-
-    coerced, schema = _infer(df, record.params)
-    config = audit_config(record.params, schema)
-    run_dir = record.run_dir
-    results = run_audit(
-        coerced,
-        schema,
-        config,
+def _run_audit(
+    record: RunRecord, df: pd.DataFrame, progress: ProgressWriter, stop: CancelFlag
+) -> None:
+    run = run_settings(
+        record.settings,
+        df,
         progress=progress,
         should_stop=stop,
-        workdir=run_dir / "checkpoints",  # a resumed run continues its diffusion training
+        workdir=record.run_dir / "checkpoints",  # a resumed run continues its diffusion training
     )
-    atomic_write_text(run_dir / ARTEFACT_FILES["results"], results.to_json())
-    from mcrage_core.tables.records import synthetic_artefacts
-
-    for name, payload in synthetic_artefacts(results, coerced, schema).items():
-        atomic_write_bytes(run_dir / name, payload)
-    try:
-        from mcrage_core.presentation.report import render_report
-
-        html = render_report(results)
-    except ImportError:
-        html = None
-    if html is not None:
-        atomic_write_text(run_dir / ARTEFACT_FILES["report"], html)
+    write_audit_artefacts(record.run_dir, run)
 
 
-TINY_OVERRIDES: dict[str, Any] = {
-    "hidden": 32,
-    "depth": 1,
-    "train_steps": 40,
-    "batch_size": 128,
-    "timesteps": 50,
-    "sampling_steps": 10,
-    "checkpoint_every": 10,
-    "n_quantiles": 50,
-}
-"""The ``"tiny"`` preset: the ``"quick"`` preset shrunk so that a run takes seconds (tests)."""
-
-
-def cddpm_config(
-    preset: str,
-    *,
-    device: str = "auto",
-    train_steps: int | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> Any:
-    """The :class:`~mcrage_core.diffusion.CDDPMConfig` for a run's settings.
-
-    ``preset`` is ``"quick"``, ``"standard"``, ``"thorough"`` or ``"tiny"`` (tests).
-    """
-    from mcrage_core.diffusion import CDDPMConfig
-
-    if preset not in ("tiny", "quick", "standard", "thorough"):
-        raise ConfigError(f"unknown model preset {preset!r}; choose Quick, Standard or Thorough")
-    config = CDDPMConfig.preset("quick" if preset == "tiny" else preset, device=device)  # type: ignore[arg-type]
-    changes: dict[str, Any] = dict(TINY_OVERRIDES) if preset == "tiny" else {}
-    if train_steps:
-        changes["train_steps"] = int(train_steps)
-    changes.update(dict(overrides or {}))
-    return config.with_overrides(**changes) if changes else config
-
-
-def _run_train(record: RunRecord, df: pd.DataFrame, progress: Any, stop: Any) -> None:
-    from mcrage_core.diffusion import CDDPM
-    from mcrage_core.tables.schema import group_columns
-
-    coerced, schema = _infer(df, record.params)
-    if schema.target is None:
-        raise ConfigError("training needs an outcome column; choose the target first")
-    train = record.params.get("train") or {}
-    config = cddpm_config(
-        str(train.get("preset", "quick")),
-        device=str(train.get("device", "auto")),
-        train_steps=train.get("train_steps"),
-        overrides=train.get("overrides"),
-    )
-    coerced, groups = group_columns(coerced, schema)
-    wanted = list(train.get("rebalance") or [])
-    condition = [groups.get(k, k) for k in wanted] if wanted else list(groups.values())
-    missing = [c for c in condition if c not in coerced.columns]
-    if missing:
-        raise ConfigError(f"cannot condition on unknown column(s): {', '.join(missing)}")
-    model_dir = record.run_dir / ARTEFACT_FILES["model"]
-    model = CDDPM(config).fit(
-        coerced,
-        target=schema.target,
-        condition=condition,
-        columns=[c for c in schema.features if c not in condition],
+def _run_train(
+    record: RunRecord, df: pd.DataFrame, progress: ProgressWriter, stop: CancelFlag
+) -> None:
+    train_settings(
+        record.settings,
+        df,
+        folder=record.run_dir,
         progress=progress,
         should_stop=stop,
-        run_dir=model_dir,
-        resume=record.attempt > 0 and model_dir.exists(),
-    )
-    model.save(model_dir)
-    atomic_write_json(
-        record.run_dir / ARTEFACT_FILES["results"],
-        {
-            "kind": "train",
-            "condition": condition,
-            "config": config.to_dict(),
-            "cells": model.cells_.astype(object).to_dict(orient="records"),
-        },
+        resume=record.attempt > 0,
     )
 
 
 _JOBS = {"audit": _run_audit, "train": _run_train}
+
+
+def cddpm_config(
+    preset: RunPreset,
+    *,
+    device: str = "auto",
+    train_steps: int | None = None,
+    overrides: Mapping[str, int | float | str | None] | None = None,
+) -> CDDPMConfig:
+    """Compatibility wrapper: ``RunSettings(preset=..., ...).cddpm_config()``."""
+    settings = RunSettings(
+        preset=preset, device=device, train_steps=train_steps, overrides=dict(overrides or {})
+    )
+    return settings.cddpm_config()
+
+
+def audit_config(params: Mapping[str, Any], schema: Schema) -> AuditConfig:
+    """Compatibility wrapper: ``RunSettings.from_dict(params).audit_config(schema)``."""
+    return RunSettings.from_dict(params).audit_config(schema)
 
 
 def _friendly(exc: BaseException) -> str:

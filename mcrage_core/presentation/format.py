@@ -23,14 +23,19 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from mcrage_core.tables.groups import MERGED_LABEL
+from mcrage_core.presentation.labels import HUMAN_LABELS, human_label, humanize_columns
+from mcrage_core.presentation.order import (
+    MERGED_GROUP_LABEL,
+    MISSING_GROUP_LABELS,
+    group_sort_key,
+    sort_groups,
+    sort_rows_by_group,
+)
 
 __all__ = [
     "MISSING",
@@ -47,6 +52,7 @@ __all__ = [
     "fmt_interval",
     "fmt_change",
     "fmt_with_change",
+    "fmt_estimate",
     "fmt_duration",
     "fmt_group",
     "fmt_value",
@@ -54,6 +60,7 @@ __all__ = [
     "humanize_columns",
     "group_sort_key",
     "sort_groups",
+    "sort_rows_by_group",
     "format_table",
 ]
 
@@ -62,75 +69,9 @@ NO_VALUE = "—"
 MISSING = NO_VALUE
 BASELINE = "baseline"
 """Shown as the baseline's change against itself."""
-MISSING_GROUP_LABELS: frozenset[str] = frozenset(
-    {"(missing)", "missing", "nan", "none", "<na>", "", "unknown"}
-)
-MERGED_GROUP_LABEL = MERGED_LABEL  # the one label, from mcrage_core.tables.groups
 
-HUMAN_LABELS: dict[str, str] = {
-    # groups and imbalance
-    "attribute": "Attribute",
-    "kind": "Kind",
-    "group": "Group",
-    "n": "Rows",
-    "share": "Share",
-    "outcome_rate": "Outcome rate",
-    "ci_low": "95 % CI low",
-    "ci_high": "95 % CI high",
-    "small_cell": "Small group",
-    "n_groups": "Groups compared",
-    "largest": "Largest group",
-    "smallest": "Smallest group",
-    "imbalance_ratio": "Largest ÷ smallest",
-    "n_missing": "Rows without a value",
-    "age_band": "Age band",
-    # augmentation plan
-    "n_real": "Real rows",
-    "n_add": "Rows to add",
-    "n_final": "Rows after",
-    "n_synthetic": "Synthetic rows",
-    # results
-    "strategy": "Strategy",
-    "metric": "Measure",
-    "value": "Value",
-    "seed_ci_low": "Seed range low",
-    "seed_ci_high": "Seed range high",
-    "small": "Too small to judge",
-    "delta": "Change vs baseline",
-    "delta_ci_low": "Change, 95 % CI low",
-    "delta_ci_high": "Change, 95 % CI high",
-    "excluded_groups": "Left out (too few rows)",
-    "test_rows": "Test rows",
-    # schema
-    "column": "Column",
-    "missing_fraction": "Empty cells",
-    "missing_%": "Empty cells (%)",
-    "n_unique": "Distinct values",
-    "distinct_values": "Distinct values",
-    "note": "Note",
-    "role": "Role",
-    "reason": "Why",
-    # fidelity and privacy
-    "column_shapes": "Column shapes",
-    "pair_trends": "Pair trends",
-    "missingness": "Missing values",
-    "detection_auc": "Detection AUC",
-    "dcr_closer_to_train_share": "Closer to training rows",
-    "exact_copies": "Exact copies",
-    # runs
-    "status": "Status",
-    "started": "Started",
-    "duration": "Duration",
-    "table": "Table",
-    "rebalance": "Rebalanced",
-    "preset": "Preset",
-    "strategies": "Strategies",
-    "shared": "Shared",
-    "error": "Error",
-    "id": "Run id",
-}
-"""Plain-language header for each machine column name used by MCRAGE's tables."""
 
+Formatter = Callable[[object], str]
 
 # --------------------------------------------------------------------------- numbers
 
@@ -143,10 +84,10 @@ def is_missing(x: object) -> bool:
         return False
     if isinstance(x, (int, numbers.Integral)):
         return False
-    if isinstance(x, float):
-        return not math.isfinite(x)
+    if isinstance(x, numbers.Real):  # float and numpy scalars
+        return not math.isfinite(float(x))
     try:
-        return bool(pd.isna(x)) or not math.isfinite(float(x))  # numpy scalars
+        return bool(pd.isna(x)) or not math.isfinite(_float(x))  # type: ignore[call-overload]
     except (TypeError, ValueError, OverflowError):
         return False
 
@@ -200,9 +141,7 @@ def fmt_interval(lo: object, hi: object, *, decimals: int | None = None, pct: bo
     if is_missing(lo) or is_missing(hi):
         return NO_VALUE
     places = decimals if decimals is not None else (1 if pct else 2)
-    fmt: Callable[[object], str] = (
-        (lambda v: fmt_pct(v, places)) if pct else (lambda v: fmt_number(v, places))
-    )
+    fmt: Formatter = (lambda v: fmt_pct(v, places)) if pct else (lambda v: fmt_number(v, places))
     return f"{fmt(lo)} to {fmt(hi)}"
 
 
@@ -227,6 +166,21 @@ def fmt_with_change(
     if is_missing(change):
         return text
     return f"{text} ({fmt_signed(change, decimals)})"
+
+
+def fmt_estimate(
+    value: object, lo: object, hi: object, *, decimals: int = 3, signed: bool = False
+) -> str:
+    """A value with its 95 % interval: ``'0.812 (0.790 to 0.833)'``; with ``signed`` (a
+    change) every number carries its sign: ``'+0.013 (-0.004 to +0.030)'``. The value
+    alone where the interval is missing, ``'—'`` where the value is."""
+    fmt: Formatter = (
+        (lambda v: fmt_signed(v, decimals)) if signed else (lambda v: fmt_number(v, decimals))
+    )
+    text = fmt(value)
+    if text == NO_VALUE or is_missing(lo) or is_missing(hi):
+        return text
+    return f"{text} ({fmt(lo)} to {fmt(hi)})"
 
 
 def fmt_duration(seconds: object) -> str:
@@ -264,90 +218,7 @@ def fmt_value(x: object, decimals: int = 2) -> str:
     return str(x)
 
 
-# --------------------------------------------------------------------------- labels
-
-
-def human_label(name: object, labels: Mapping[str, str] | None = None) -> str:
-    """The plain-language header of a machine column name (unknown names are kept:
-    they are the user's own column names)."""
-    key = str(name)
-    if labels and key in labels:
-        return labels[key]
-    return HUMAN_LABELS.get(key, key)
-
-
-def humanize_columns(df: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """A copy of ``df`` with plain-language column headers (see :data:`HUMAN_LABELS`)."""
-    return df.rename(columns={c: human_label(c, labels) for c in df.columns})
-
-
-# --------------------------------------------------------------------------- group order
-
-_NUM = r"[-+]?\d+(?:[.,]\d+)?"
-_BELOW = re.compile(rf"^\s*(?:<|under\s|below\s)\s*({_NUM})", re.IGNORECASE)
-_ABOVE = re.compile(rf"^\s*(?:>=?|≥|over\s|above\s)\s*({_NUM})", re.IGNORECASE)
-_RANGE = re.compile(rf"^\s*[\[(]?\s*({_NUM})\s*(?:-|–|—|to)\s*{_NUM}\s*[\])]?\s*$", re.IGNORECASE)
-_PLUS = re.compile(rf"^\s*({_NUM})\s*\+\s*$")
-_PLAIN = re.compile(rf"^\s*({_NUM})\s*$")
-_COMPOSITE = " · "
-
-
-def _number(text: str) -> float:
-    return float(text.replace(",", "."))
-
-
-def _part_key(label: str) -> tuple[int, float]:
-    text = str(label).strip()
-    low = text.casefold()
-    if low in MISSING_GROUP_LABELS:
-        return (3, 0.0)
-    if low == MERGED_GROUP_LABEL:
-        return (2, 0.0)
-    if _BELOW.match(text):
-        return (0, -math.inf)
-    if m := _ABOVE.match(text):
-        return (0, _number(m.group(1)) + 0.5)
-    for pattern in (_RANGE, _PLUS, _PLAIN):
-        if m := pattern.match(text):
-            return (0, _number(m.group(1)))
-    return (1, 0.0)
-
-
-def group_sort_key(label: object) -> tuple[tuple[int, float], ...]:
-    """Sort key of a group label: age bands and numeric codes by their lower bound
-    (``'<30'`` first, ``'80+'`` last) and before other labels, which tie (a stable sort
-    keeps them in the order they come in: the audit lists them largest first); then
-    ``'other (merged)'``, then missing. Combined labels (``'female · <30'``) sort part by
-    part."""
-    return tuple(_part_key(part) for part in _parts(label))
-
-
-def sort_groups(labels: Iterable[Any]) -> list[Any]:
-    """``labels`` in display order (see :func:`group_sort_key`); duplicates kept. In
-    combined labels, the other (text) parts keep the order in which they first appear,
-    so ``'female · 80+'`` comes before ``'male · <30'``."""
-    items = list(labels)
-    first_seen: dict[tuple[int, str], int] = {}
-
-    def key(label: object) -> tuple[tuple[int, float, int], ...]:
-        out = []
-        for pos, part in enumerate(_parts(label)):
-            rank, bound = _part_key(part)
-            seen = first_seen.setdefault((pos, part.strip()), len(first_seen))
-            out.append((rank, bound, seen if rank == 1 else 0))
-        return tuple(out)
-
-    keys = [key(label) for label in items]  # in input order: first appearance counts
-    return [items[i] for i in sorted(range(len(items)), key=keys.__getitem__)]
-
-
-def _parts(label: object) -> list[str]:
-    return ("" if is_missing(label) else str(label)).split(_COMPOSITE)
-
-
 # --------------------------------------------------------------------------- tables
-
-Formatter = Callable[[object], str]
 
 
 def format_table(

@@ -1,83 +1,44 @@
-"""Augmentation planning and the rebalancing strategies.
+"""The augmentation plan and its privacy guardrail.
 
 The **plan** is a table of cells (one row per combination of the rebalanced attribute(s)
 and the outcome) with the number of real rows and the number of synthetic rows to add.
-Every strategy is fed the same plan, so the comparison between them is fair:
+Every strategy (:mod:`mcrage_core.rebalance.strategies`) is fed the same plan, so the
+comparison between them is fair.
 
-``none``
-    The baseline: the real training rows as they are.
-``oversample``
-    Random oversampling: real rows of each cell are copied (imbalanced-learn
-    :class:`~imblearn.over_sampling.RandomOverSampler`).
-``smote``
-    SMOTE-NC (imbalanced-learn): new rows interpolated between real neighbours of
-    the same cell. Missing values are filled in (median / most frequent) first,
-    because SMOTE cannot work with gaps.
-``reweigh``
-    No new rows: every real row of a cell gets the weight ``(n_real + n_add) / n_real``
-    so that the cell counts as much as the plan asks for.
-``cddpm``
-    MCRAGE: a conditional denoising diffusion model is trained on the real training
-    rows and generates the planned rows per cell. Cells with fewer than
-    ``min_cell_rows`` real rows are *blocked* (privacy guardrail) unless
-    ``allow_small_cells=True``.
-``threshold``
-    No new rows: fairlearn's ThresholdOptimizer (equalized odds) is applied to the
-    baseline model afterwards (see :mod:`mcrage_core.evaluation.pipeline`).
+The **guardrail** (:func:`blocked_mask`, :func:`small_cells`, :func:`guardrail_notes`)
+marks cells a generator must not learn from: fewer than ``min_rows`` real rows.
 
 Examples
 --------
 >>> plan = plan_augmentation(df, rebalance=["race"], target="died")  # doctest: +SKIP
->>> aug = get_strategy("smote").augment(train, plan, context=AugmentContext(
-...     target="died", features=("age", "race"), rebalance=("race",), seed=0))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from mcrage_core.errors import ConfigError, DataError
-from mcrage_core.progress import CancelCheck, ProgressCallback
+from mcrage_core.util import largest_remainder
 
 __all__ = [
+    "MISSING_GROUP",
     "PlanMode",
-    "StrategyName",
-    "STRATEGIES",
-    "STRATEGY_LABELS",
     "plan_augmentation",
     "cell_key",
-    "Augmentation",
-    "AugmentContext",
-    "Strategy",
-    "get_strategy",
+    "display_plan",
     "small_cells",
     "blocked_mask",
     "guardrail_notes",
 ]
 
 PlanMode = Literal["max", "share", "counts"]
-StrategyName = Literal["none", "oversample", "smote", "reweigh", "cddpm", "threshold"]
-STRATEGIES: tuple[str, ...] = ("none", "oversample", "smote", "reweigh", "cddpm", "threshold")
-STRATEGY_LABELS: dict[str, str] = {
-    "none": "No change (baseline)",
-    "oversample": "Random oversampling",
-    "smote": "SMOTE-NC",
-    "reweigh": "Reweighing",
-    "cddpm": "MCRAGE (CDDPM synthetic rows)",
-    "threshold": "Threshold optimizer (equalized odds)",
-}
-_MISSING_CAT = "__mcrage_missing__"
-
-
-# --------------------------------------------------------------------------- the plan
+MISSING_GROUP = "(missing)"
+"""The label of rows without a group value where a label is needed (strata, thresholds)."""
 
 
 def _groups_frame(df: pd.DataFrame, rebalance: Sequence[str], target: str) -> pd.DataFrame:
@@ -92,22 +53,6 @@ def _groups_frame(df: pd.DataFrame, rebalance: Sequence[str], target: str) -> pd
         )
     counts = sub.groupby(cols, observed=True, dropna=True).size().rename("n_real").reset_index()
     return counts
-
-
-def _distribute(total: int, weights: np.ndarray) -> np.ndarray:
-    """Split ``total`` into integers proportional to ``weights`` (largest remainder)."""
-    weights = np.asarray(weights, dtype=float)
-    if total <= 0:
-        return np.zeros(len(weights), dtype=int)
-    if weights.sum() <= 0:
-        weights = np.ones(len(weights))
-    raw = total * weights / weights.sum()
-    base = np.floor(raw).astype(int)
-    rest = total - int(base.sum())
-    if rest > 0:
-        order = np.argsort(-(raw - base), kind="stable")
-        base[order[:rest]] += 1
-    return base
 
 
 def _share_targets(sizes: np.ndarray, share: float) -> np.ndarray:
@@ -174,6 +119,53 @@ def plan_augmentation(
         Unknown column, bad mode, share or counts.
     """
     rebalance = list(rebalance)
+    _check_plan_args(df, rebalance, target, mode)
+    classes = sorted(pd.unique(df[target].dropna()).tolist(), key=str)
+    cells = _plan_cells(df, rebalance, target, classes if balance_outcome else None)
+    group_ids = (
+        cells.groupby(rebalance, sort=False, observed=True).ngroup().to_numpy()
+        if rebalance
+        else np.zeros(len(cells), dtype=int)
+    )
+    n_groups = int(group_ids.max()) + 1
+    sizes = np.bincount(group_ids, weights=cells["n_real"].to_numpy(), minlength=n_groups)
+    sizes = sizes.astype(int)
+    if mode == "max":
+        group_targets = np.full(n_groups, sizes.max())
+    elif mode == "share":
+        group_targets = _share_group_targets(sizes, share)
+    else:
+        group_targets = _counts_group_targets(cells, group_ids, sizes, rebalance, counts)
+
+    n_real = cells["n_real"].to_numpy()
+    n_add = _spread(n_real, group_ids, group_targets, sizes, len(classes) if balance_outcome else 0)
+    cells["n_add"] = n_add.astype(int)
+    cells["n_real"] = n_real.astype(int)
+    return cells[[*rebalance, target, "n_real", "n_add"]]
+
+
+def _spread(
+    n_real: np.ndarray,
+    group_ids: np.ndarray,
+    group_targets: np.ndarray,
+    sizes: np.ndarray,
+    n_classes: int,
+) -> np.ndarray:
+    """Rows to add per cell: each group's gap to its target, split over its outcome cells
+    in proportion to their size, or (``n_classes`` > 0, balanced outcomes) raising every
+    outcome cell to ``max(target / n_classes, largest cell)``."""
+    n_add = np.zeros(len(n_real), dtype=int)
+    for gid in range(len(sizes)):
+        idx = np.flatnonzero(group_ids == gid)
+        if n_classes:
+            per_cell = max(math.ceil(group_targets[gid] / n_classes), int(n_real[idx].max()))
+            n_add[idx] = per_cell - n_real[idx]
+        else:
+            n_add[idx] = largest_remainder(int(group_targets[gid] - sizes[gid]), n_real[idx])
+    return n_add
+
+
+def _check_plan_args(df: pd.DataFrame, rebalance: list[str], target: str, mode: str) -> None:
     missing = [c for c in [*rebalance, target] if c not in df.columns]
     if missing:
         raise ConfigError(
@@ -188,15 +180,19 @@ def plan_augmentation(
     if mode not in ("max", "share", "counts"):
         raise ConfigError(f"unknown plan mode {mode!r}: choose 'max', 'share' or 'counts'")
 
+
+def _plan_cells(
+    df: pd.DataFrame, rebalance: list[str], target: str, classes: list[Any] | None
+) -> pd.DataFrame:
+    """One row per known cell with ``n_real``; with ``classes``, every group gets every
+    outcome cell, even an empty one."""
     if rebalance:
         cells = _groups_frame(df, rebalance, target)
     else:
         known = df[target].notna()
-        cells = df.loc[known, target].value_counts().rename("n_real").rename_axis(target)
-        cells = cells.reset_index()
-    classes = sorted(pd.unique(df[target].dropna()).tolist(), key=str)
-    if balance_outcome:
-        # every group gets every outcome cell, even an empty one
+        sizes = df.loc[known, target].value_counts().rename("n_real").rename_axis(target)
+        cells = sizes.reset_index()
+    if classes is not None:
         if rebalance:
             groups = cells[rebalance].drop_duplicates()
             full = groups.merge(pd.DataFrame({target: classes}), how="cross")
@@ -204,75 +200,57 @@ def plan_augmentation(
         else:
             cells = pd.DataFrame({target: classes}).merge(cells, on=target, how="left")
         cells["n_real"] = cells["n_real"].fillna(0).astype(int)
-    cells = cells.sort_values([*rebalance, target], kind="stable").reset_index(drop=True)
+    return cells.sort_values([*rebalance, target], kind="stable").reset_index(drop=True)
 
-    group_ids = (
-        cells.groupby(rebalance, sort=False, observed=True).ngroup().to_numpy()
-        if rebalance
-        else np.zeros(len(cells), dtype=int)
-    )
-    n_groups = int(group_ids.max()) + 1
-    sizes = np.bincount(group_ids, weights=cells["n_real"].to_numpy(), minlength=n_groups)
-    sizes = sizes.astype(int)
 
-    if mode == "max":
-        group_targets = np.full(n_groups, sizes.max())
-    elif mode == "share":
-        if share is None or not (0.0 < float(share) < 1.0):
-            raise ConfigError(
-                f"share must be a fraction between 0 and 1 (for example 0.1 for 10 %), got {share!r}"
-            )
-        if float(share) * n_groups > 1.0:
-            raise ConfigError(
-                f"a share of {float(share):.0%} for each of {n_groups} groups adds up to more "
-                f"than 100 %; choose a share of at most {1.0 / n_groups:.3f}"
-            )
-        group_targets = _share_targets(sizes, float(share))
-    else:
-        if not counts:
-            raise ConfigError(
-                "mode 'counts' needs counts: the wanted number of rows for each group"
-            )
-        group_targets = sizes.copy()
-        keys: dict[Hashable, int] = {}
-        for gid, (_, row) in zip(
-            range(n_groups),
-            cells.assign(_g=group_ids).drop_duplicates("_g").iterrows(),
-            strict=False,
-        ):
-            key: Hashable
-            if not rebalance:
-                key = "all"
-            elif len(rebalance) == 1:
-                key = row[rebalance[0]]
-            else:
-                key = tuple(row[c] for c in rebalance)
-            keys[_norm_key(key)] = gid
-        for key, wanted in counts.items():
-            norm = _norm_key(key)
-            if norm not in keys:
-                raise ConfigError(
-                    f"counts names the group {key!r}, which is not in the data; known groups: "
-                    f"{', '.join(map(str, keys))}"
-                )
-            if not isinstance(wanted, (int, np.integer)) or int(wanted) < 0:
-                raise ConfigError(
-                    f"the wanted count for group {key!r} must be a whole number ≥ 0, got {wanted!r}"
-                )
-            group_targets[keys[norm]] = max(int(wanted), sizes[keys[norm]])
+def _share_group_targets(sizes: np.ndarray, share: float | None) -> np.ndarray:
+    n_groups = len(sizes)
+    if share is None or not (0.0 < float(share) < 1.0):
+        raise ConfigError(
+            f"share must be a fraction between 0 and 1 (for example 0.1 for 10 %), got {share!r}"
+        )
+    if float(share) * n_groups > 1.0:
+        raise ConfigError(
+            f"a share of {float(share):.0%} for each of {n_groups} groups adds up to more "
+            f"than 100 %; choose a share of at most {1.0 / n_groups:.3f}"
+        )
+    return _share_targets(sizes, float(share))
 
-    n_add = np.zeros(len(cells), dtype=int)
-    n_real = cells["n_real"].to_numpy()
-    for gid in range(n_groups):
-        idx = np.flatnonzero(group_ids == gid)
-        if balance_outcome:
-            per_cell = max(math.ceil(group_targets[gid] / len(classes)), int(n_real[idx].max()))
-            n_add[idx] = per_cell - n_real[idx]
+
+def _counts_group_targets(
+    cells: pd.DataFrame,
+    group_ids: np.ndarray,
+    sizes: np.ndarray,
+    rebalance: list[str],
+    counts: Mapping[Hashable, int] | None,
+) -> np.ndarray:
+    if not counts:
+        raise ConfigError("mode 'counts' needs counts: the wanted number of rows for each group")
+    group_targets = sizes.copy()
+    keys: dict[Hashable, int] = {}
+    firsts = cells.assign(_g=group_ids).drop_duplicates("_g")
+    for gid, (_, row) in zip(range(len(sizes)), firsts.iterrows(), strict=False):
+        key: Hashable
+        if not rebalance:
+            key = "all"
+        elif len(rebalance) == 1:
+            key = row[rebalance[0]]
         else:
-            n_add[idx] = _distribute(int(group_targets[gid] - sizes[gid]), n_real[idx])
-    cells["n_add"] = n_add.astype(int)
-    cells["n_real"] = n_real.astype(int)
-    return cells[[*rebalance, target, "n_real", "n_add"]]
+            key = tuple(row[c] for c in rebalance)
+        keys[_norm_key(key)] = gid
+    for key, wanted in counts.items():
+        norm = _norm_key(key)
+        if norm not in keys:
+            raise ConfigError(
+                f"counts names the group {key!r}, which is not in the data; known groups: "
+                f"{', '.join(map(str, keys))}"
+            )
+        if not isinstance(wanted, (int, np.integer)) or int(wanted) < 0:
+            raise ConfigError(
+                f"the wanted count for group {key!r} must be a whole number ≥ 0, got {wanted!r}"
+            )
+        group_targets[keys[norm]] = max(int(wanted), sizes[keys[norm]])
+    return group_targets
 
 
 def _norm_key(key: Hashable) -> Hashable:
@@ -281,9 +259,16 @@ def _norm_key(key: Hashable) -> Hashable:
     return str(key)
 
 
-def cell_key(row: Mapping[str, Any] | pd.Series, columns: Sequence[str]) -> tuple:
+def cell_key(row: Mapping[str, Any] | pd.Series, columns: Sequence[str]) -> tuple[Any, ...]:
     """The cell tuple ``(group values..., outcome)`` of a plan row."""
     return tuple(row[c] for c in columns)
+
+
+def display_plan(plan: pd.DataFrame, target: str, names: Mapping[int, Any]) -> pd.DataFrame:
+    """The plan with the outcome written as the user's own values (``names``), not 0/1."""
+    out = plan.copy()
+    out[target] = out[target].map(lambda v: names.get(int(v), str(v)))
+    return out
 
 
 def blocked_mask(plan: pd.DataFrame, *, min_rows: int, allow: bool = False) -> pd.Series:
@@ -329,13 +314,15 @@ def guardrail_notes(
             f"reproduce them; {int(row['n_add'])} planned rows are skipped. Allow small cells "
             "to override."
         )
+    keys: pd.Series
     if not groups:
         keys = pd.Series(0, index=plan.index)
     else:
-        keys = (
-            plan[groups]
-            .astype(str)
-            .apply(lambda r: " / ".join(f"{c} = {r[c]}" for c in groups), axis=1)
+        texts = plan[groups].astype(str).itertuples(index=False)
+        keys = pd.Series(
+            [" / ".join(f"{c} = {v}" for c, v in zip(groups, row, strict=True)) for row in texts],
+            index=plan.index,
+            dtype=object,
         )
     for key in pd.unique(keys):
         sel = (keys == key).to_numpy()
@@ -357,440 +344,3 @@ def guardrail_notes(
             f"{real_txt}; synthetic: {syn_txt})."
         )
     return notes
-
-
-# --------------------------------------------------------------------------- strategies
-
-
-@dataclass(frozen=True)
-class AugmentContext:
-    """What every strategy needs to know besides the training rows and the plan.
-
-    ``features`` are the modelling columns (never identifiers, never the target).
-    ``cddpm_config`` is a :class:`mcrage_core.diffusion.CDDPMConfig` (``None`` → the
-    ``"quick"`` preset).
-    """
-
-    target: str
-    features: tuple[str, ...]
-    rebalance: tuple[str, ...]
-    columns: tuple[str, ...] = ()
-    """Every record column a generator must produce (default: ``features``); wider than
-    ``features`` when the sensitive columns are not model inputs, so that generated
-    records are still whole."""
-    seed: int = 0
-    min_cell_rows: int = 20
-    allow_small_cells: bool = False
-    cddpm_config: Any = None
-    sampling_steps: int | None = None
-    progress: ProgressCallback | None = None
-    should_stop: CancelCheck | None = None
-    outcome_names: Mapping[Any, str] | None = None
-    """How to write the outcome ``0``/``1`` in messages (the user's own values)."""
-    checkpoint_dir: str | None = None
-    """Folder for the diffusion model's checkpoints; training resumes from it if a
-    checkpoint of the same table and settings is there (e.g. after the worker was killed)."""
-
-
-@dataclass(frozen=True)
-class Augmentation:
-    """The result of a strategy: what the downstream model is trained on.
-
-    ``train`` holds the real rows followed by ``synthetic`` (the added rows, same
-    columns); ``sample_weight`` is set by reweighing only.
-    """
-
-    strategy: str
-    train: pd.DataFrame
-    synthetic: pd.DataFrame
-    sample_weight: np.ndarray | None = None
-    warnings: tuple[str, ...] = ()
-    blocked: pd.DataFrame | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_added(self) -> int:
-        return len(self.synthetic)
-
-
-class Strategy(ABC):
-    """One way of rebalancing the training rows according to a plan."""
-
-    name: ClassVar[str]
-    label: ClassVar[str]
-    adds_rows: ClassVar[bool] = False
-    post_processing: ClassVar[bool] = False
-
-    @abstractmethod
-    def augment(
-        self, train: pd.DataFrame, plan: pd.DataFrame, *, context: AugmentContext
-    ) -> Augmentation:
-        """Return the rows (and weights) to train the downstream model on."""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-
-def _cell_labels(df: pd.DataFrame, cols: Sequence[str]) -> pd.Series:
-    """A string label per row for its cell; rows outside every cell get ``""``."""
-    known = df[list(cols)].notna().all(axis=1)
-    labels = pd.Series("", index=df.index, dtype=object)
-    if known.any():
-        parts = [df.loc[known, c].astype(str) for c in cols]
-        joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
-        labels.loc[known] = joined.to_numpy()
-    return labels
-
-
-def _plan_labels(plan: pd.DataFrame, cols: Sequence[str]) -> pd.Series:
-    parts = [plan[c].astype(str) for c in cols]
-    return parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
-
-
-def _wanted(plan: pd.DataFrame, cols: Sequence[str]) -> dict[str, tuple[int, int]]:
-    labels = _plan_labels(plan, cols)
-    return {
-        lab: (int(r), int(a))
-        for lab, r, a in zip(labels, plan["n_real"], plan["n_add"], strict=True)
-    }
-
-
-def _check_plan(train: pd.DataFrame, plan: pd.DataFrame, cols: Sequence[str]) -> None:
-    missing = [c for c in [*cols, "n_real", "n_add"] if c not in plan.columns]
-    if missing:
-        raise ConfigError(
-            f"the augmentation plan lacks column(s) {missing}; build it with plan_augmentation"
-        )
-    absent = [c for c in cols if c not in train.columns]
-    if absent:
-        raise ConfigError(f"the training rows lack column(s) {absent} named in the plan")
-
-
-def _finish(name: str, train: pd.DataFrame, synthetic: pd.DataFrame, **kwargs: Any) -> Augmentation:
-    synthetic = synthetic.reset_index(drop=True)
-    full = pd.concat([train.reset_index(drop=True), synthetic], ignore_index=True)
-    return Augmentation(strategy=name, train=full, synthetic=synthetic, **kwargs)
-
-
-class NoneStrategy(Strategy):
-    name = "none"
-    label = STRATEGY_LABELS["none"]
-
-    def augment(self, train, plan, *, context):  # noqa: D102
-        return _finish(self.name, train, train.iloc[0:0])
-
-
-class ThresholdStrategy(NoneStrategy):
-    """Trains on the real rows; the evaluation applies ThresholdOptimizer afterwards."""
-
-    name = "threshold"
-    label = STRATEGY_LABELS["threshold"]
-    post_processing = True
-
-
-class ReweighStrategy(Strategy):
-    name = "reweigh"
-    label = STRATEGY_LABELS["reweigh"]
-
-    def augment(self, train, plan, *, context):  # noqa: D102
-        cols, labels, counts = _plan_cells(train, plan, context)
-        wanted = _wanted(plan, cols)
-        weights = np.ones(len(train), dtype=float)
-        for lab, (_, n_add) in wanted.items():
-            n_now = int(counts.get(lab, 0))
-            if n_now > 0 and n_add > 0:
-                weights[(labels == lab).to_numpy()] = (n_now + n_add) / n_now
-        return _finish(self.name, train, train.iloc[0:0], sample_weight=weights)
-
-
-def _plan_cells(
-    train: pd.DataFrame, plan: pd.DataFrame, context: AugmentContext
-) -> tuple[list[str], pd.Series, pd.Series]:
-    """The plan's cell columns, each training row's cell label and the rows per cell,
-    after checking that the plan fits the table."""
-    cols = [*context.rebalance, context.target]
-    _check_plan(train, plan, cols)
-    labels = _cell_labels(train, cols)
-    return cols, labels, labels.value_counts()
-
-
-class OversampleStrategy(Strategy):
-    name = "oversample"
-    label = STRATEGY_LABELS["oversample"]
-    adds_rows = True
-
-    def augment(self, train, plan, *, context):  # noqa: D102
-        from imblearn.over_sampling import RandomOverSampler
-
-        train = train.reset_index(drop=True)
-        cols, labels, counts = _plan_cells(train, plan, context)
-        strategy = {
-            lab: int(counts[lab]) + n_add
-            for lab, (_, n_add) in _wanted(plan, cols).items()
-            if n_add > 0 and int(counts.get(lab, 0)) > 0
-        }
-        warnings = _empty_cell_warnings(plan, cols, counts, self.label)
-        if not strategy:
-            return _finish(self.name, train, train.iloc[0:0], warnings=warnings)
-        sampler = RandomOverSampler(sampling_strategy=strategy, random_state=context.seed)
-        index = np.arange(len(train)).reshape(-1, 1)
-        sampler.fit_resample(index, labels.to_numpy())
-        new = sampler.sample_indices_[len(train) :]
-        return _finish(self.name, train, train.iloc[new], warnings=warnings)
-
-
-def _empty_cell_warnings(
-    plan: pd.DataFrame, cols: Sequence[str], counts: pd.Series, label: str
-) -> tuple[str, ...]:
-    out = []
-    for lab, (_, n_add) in _wanted(plan, cols).items():
-        if n_add > 0 and int(counts.get(lab, 0)) == 0:
-            out.append(
-                f"{label}: cell {lab.replace(chr(31), ' / ')} has no real training rows, so no "
-                f"rows can be derived from it ({n_add} planned rows were not added)"
-            )
-    return tuple(out)
-
-
-class SmoteStrategy(Strategy):
-    name = "smote"
-    label = STRATEGY_LABELS["smote"]
-    adds_rows = True
-
-    def augment(self, train, plan, *, context):  # noqa: D102
-        from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
-
-        train = train.reset_index(drop=True)
-        cols, labels, counts = _plan_cells(train, plan, context)
-        wanted = _wanted(plan, cols)
-        warnings = list(_empty_cell_warnings(plan, cols, counts, self.label))
-        strategy: dict[str, int] = {}
-        tiny: dict[str, int] = {}
-        for lab, (_, n_add) in wanted.items():
-            n_now = int(counts.get(lab, 0))
-            if n_add <= 0 or n_now == 0:
-                continue
-            if n_now < 2:
-                tiny[lab] = n_add
-            else:
-                strategy[lab] = n_now + n_add
-        parts: list[pd.DataFrame] = []
-        if strategy:
-            feats = [c for c in (context.columns or context.features) if c not in cols]
-            if not feats:
-                raise ConfigError(
-                    "SMOTE needs at least one feature column besides the group and outcome columns"
-                )
-            X, categorical, restore = _smote_matrix(train[feats])
-            k = max(1, min(5, min(int(counts[lab]) for lab in strategy) - 1))
-            if not categorical:
-                sampler: Any = SMOTE(
-                    sampling_strategy=strategy, k_neighbors=k, random_state=context.seed
-                )
-            elif len(categorical) == len(feats):
-                sampler = SMOTEN(
-                    sampling_strategy=strategy, k_neighbors=k, random_state=context.seed
-                )
-            else:
-                sampler = SMOTENC(
-                    categorical_features=[feats.index(c) for c in categorical],
-                    sampling_strategy=strategy,
-                    k_neighbors=k,
-                    random_state=context.seed,
-                )
-            X_res, y_res = sampler.fit_resample(X, labels.to_numpy())
-            new = pd.DataFrame(X_res, columns=feats).iloc[len(train) :].reset_index(drop=True)
-            new = restore(new)
-            new_labels = np.asarray(y_res)[len(train) :]
-            new = _attach_cells(new, new_labels, train, labels, cols)
-            parts.append(new[train.columns])
-            if any(train[feats].isna().any()):
-                warnings.append(
-                    "SMOTE-NC cannot work with gaps: missing values were filled in (median for "
-                    "numbers, most frequent value for categories) before new rows were made, so "
-                    "SMOTE rows have no missing values"
-                )
-        if tiny:
-            rng = np.random.default_rng(context.seed)
-            for lab, n_add in tiny.items():
-                idx = np.flatnonzero((labels == lab).to_numpy())
-                parts.append(train.iloc[rng.choice(idx, size=n_add, replace=True)])
-                warnings.append(
-                    f"SMOTE-NC: cell {lab.replace(chr(31), ' / ')} has a single real row; "
-                    f"it was copied {n_add} times instead of interpolated"
-                )
-        synthetic = pd.concat(parts, ignore_index=True) if parts else train.iloc[0:0]
-        return _finish(self.name, train, synthetic, warnings=tuple(warnings))
-
-
-def _is_categorical(s: pd.Series) -> bool:
-    if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == bool:
-        return True
-    if not pd.api.types.is_numeric_dtype(s):
-        return True
-    vals = s.dropna()
-    return bool(
-        len(vals) > 0 and vals.nunique() <= 10 and np.all(np.mod(vals.to_numpy(float), 1) == 0)
-    )
-
-
-def _smote_matrix(X: pd.DataFrame):
-    """Impute and encode ``X`` for SMOTE; returns (matrix frame, categorical cols, restore)."""
-    X = X.copy()
-    categorical = [c for c in X.columns if _is_categorical(X[c])]
-    dtypes = X.dtypes.to_dict()
-    numeric_like = {c for c in categorical if pd.api.types.is_numeric_dtype(X[c])}
-    for c in X.columns:
-        if c in categorical:
-            col = X[c]
-            if c in numeric_like:
-                mode = col.mode(dropna=True)
-                fill = mode.iloc[0] if len(mode) else 0
-                X[c] = col.fillna(fill).astype(float)
-            else:
-                X[c] = col.astype(object).where(col.notna(), _MISSING_CAT).astype(str)
-        else:
-            col = pd.to_numeric(X[c], errors="coerce").astype(float)
-            med = col.median()
-            X[c] = col.fillna(0.0 if pd.isna(med) else med)
-
-    def restore(new: pd.DataFrame) -> pd.DataFrame:
-        new = new.copy()
-        for c in new.columns:
-            if c in categorical and c not in numeric_like:
-                vals = new[c].astype(object)
-                vals = vals.where(vals != _MISSING_CAT, np.nan)
-            else:
-                vals = pd.to_numeric(new[c], errors="coerce")
-                if c in numeric_like:
-                    vals = vals.round()
-            try:
-                new[c] = vals.astype(dtypes[c])
-            except (TypeError, ValueError):
-                new[c] = vals
-        return new
-
-    return X, categorical, restore
-
-
-def _attach_cells(
-    new: pd.DataFrame,
-    new_labels: np.ndarray,
-    train: pd.DataFrame,
-    labels: pd.Series,
-    cols: Sequence[str],
-) -> pd.DataFrame:
-    """Set the group and outcome columns of generated rows from their cell label."""
-    first = train.assign(_lab=labels.to_numpy()).drop_duplicates("_lab").set_index("_lab")
-    for c in cols:
-        new[c] = first.loc[new_labels, c].to_numpy()
-    for c in train.columns:
-        if c not in new.columns:
-            new[c] = np.nan
-    return new
-
-
-class CDDPMStrategy(Strategy):
-    """MCRAGE: conditional diffusion model trained on the real training rows."""
-
-    name = "cddpm"
-    label = STRATEGY_LABELS["cddpm"]
-    adds_rows = True
-
-    def augment(self, train, plan, *, context):  # noqa: D102
-        try:
-            from mcrage_core.diffusion import CDDPM, CDDPMConfig
-        except ImportError as exc:  # pragma: no cover - engine always ships
-            raise ConfigError(
-                "the CDDPM engine (mcrage_core.diffusion) is not available in this "
-                f"installation ({exc}); leave 'cddpm' out of the strategies"
-            ) from exc
-        cols = [*context.rebalance, context.target]
-        _check_plan(train, plan, cols)
-        train = train.reset_index(drop=True)
-        warnings: list[str] = []
-        skip = blocked_mask(plan, min_rows=context.min_cell_rows, allow=context.allow_small_cells)
-        blocked = plan[skip]
-        todo = plan[(plan["n_add"] > 0) & ~skip]
-        if len(blocked):
-            warnings.extend(
-                guardrail_notes(
-                    plan[[*cols, "n_real", "n_add"]],
-                    cols,
-                    min_rows=context.min_cell_rows,
-                    outcome_names=context.outcome_names,
-                )
-            )
-        if todo.empty:
-            return _finish(
-                self.name, train, train.iloc[0:0], warnings=tuple(warnings), blocked=blocked
-            )
-        config = context.cddpm_config or CDDPMConfig.preset("quick")
-        feats = [c for c in (context.columns or context.features) if c not in cols]
-        model = CDDPM(config)
-        model.fit(
-            train,
-            target=context.target,
-            condition=list(context.rebalance),
-            columns=feats,
-            progress=context.progress,
-            should_stop=context.should_stop,
-            run_dir=context.checkpoint_dir,
-            resume=context.checkpoint_dir is not None,
-        )
-        counts = todo[[*cols, "n_add"]].rename(columns={"n_add": "n"}).reset_index(drop=True)
-        synthetic = model.sample(
-            counts,
-            sampling_steps=context.sampling_steps,
-            seed=context.seed,
-            exclude_copies_of=train,
-        )
-        for c in train.columns:
-            if c not in synthetic.columns:
-                synthetic[c] = np.nan
-        synthetic = synthetic[list(train.columns)]
-        for c in train.columns:
-            if synthetic[c].dtype != train[c].dtype:
-                with contextlib.suppress(TypeError, ValueError):
-                    synthetic[c] = synthetic[c].astype(train[c].dtype)
-        short = int(todo["n_add"].sum()) - len(synthetic)
-        if short > 0:
-            warnings.append(
-                f"MCRAGE: {short} of the {int(todo['n_add'].sum())} planned synthetic rows were "
-                "not produced (exact copies of real rows are dropped)"
-            )
-        return _finish(
-            self.name,
-            train,
-            synthetic,
-            warnings=tuple(warnings),
-            blocked=blocked,
-            extras={"model": model},
-        )
-
-
-_REGISTRY: dict[str, type[Strategy]] = {
-    cls.name: cls
-    for cls in (
-        NoneStrategy,
-        OversampleStrategy,
-        SmoteStrategy,
-        ReweighStrategy,
-        CDDPMStrategy,
-        ThresholdStrategy,
-    )
-}
-
-
-def get_strategy(name: str) -> Strategy:
-    """The strategy called ``name`` (one of :data:`STRATEGIES`).
-
-    Raises
-    ------
-    ConfigError
-        If the name is unknown.
-    """
-    key = str(name).strip().lower()
-    if key not in _REGISTRY:
-        raise ConfigError(f"unknown strategy {name!r}: choose from {', '.join(STRATEGIES)}")
-    return _REGISTRY[key]()

@@ -43,7 +43,7 @@ MERGED_LABEL = "other (merged)"
 ValueLabels = dict[str, dict[str, str]]
 
 
-def code_key(value: Any) -> str:
+def code_key(value: object) -> str:
     """The text form of a code used as a key of a label map (``2.0`` → ``"2"``)."""
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))

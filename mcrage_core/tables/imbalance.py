@@ -4,8 +4,7 @@ how often does the outcome occur in each group (with Wilson 95 % intervals).
 Examples
 --------
 >>> import pandas as pd
->>> from mcrage_core.tables.schema import infer_schema
->>> from mcrage_core.tables.imbalance import audit_imbalance
+>>> from mcrage_core.tables import audit_imbalance, infer_schema
 >>> df = pd.DataFrame({"sex": ["F"] * 40 + ["M"] * 60, "outcome": [0, 1] * 50})
 >>> df2, schema = infer_schema(df, target="outcome", sensitive={"sex": "sex"})
 >>> report = audit_imbalance(df2, schema)
@@ -16,14 +15,18 @@ np.float64(1.5)
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
 from mcrage_core.errors import ConfigError
-from mcrage_core.tables.schema import Schema, binarize_target, group_columns
+from mcrage_core.tables.bands import group_columns
+from mcrage_core.tables.outcome import binarize_target
+from mcrage_core.tables.schema import Schema
+from mcrage_core.util import to_jsonable
 
 __all__ = ["ImbalanceReport", "audit_imbalance", "wilson_interval", "DEFAULT_SMALL_CELL"]
 
@@ -72,13 +75,15 @@ class ImbalanceReport:
 
     @property
     def small_cells(self) -> pd.DataFrame:
+        """The intersectional cells with fewer than ``small_cell`` rows."""
         return self.intersection[self.intersection["small_cell"]]
 
     def warnings(self) -> list[str]:
+        """Missing values, small groups and small intersectional cells, in words."""
         out = []
-        for row in self.summary.itertuples():
-            if row.n_missing:
-                out.append(f"{row.n_missing} row(s) have no value for '{row.attribute}'.")
+        for rec in self.summary.to_dict(orient="records"):
+            if rec["n_missing"]:
+                out.append(f"{rec['n_missing']} row(s) have no value for '{rec['attribute']}'.")
         small = self.groups[self.groups["small_cell"]]
         for row in small.itertuples():
             out.append(
@@ -92,7 +97,7 @@ class ImbalanceReport:
             )
         return out
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "n_rows": self.n_rows,
             "target": self.target,
@@ -106,23 +111,10 @@ class ImbalanceReport:
         }
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    out = []
-    for rec in frame.to_dict(orient="records"):
-        out.append({k: _jsonable(v) for k, v in rec.items()})
-    return out
-
-
-def _jsonable(v: object) -> object:
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating, float)):
-        return None if math.isnan(float(v)) else float(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return None
-    return v if isinstance(v, (int, str, bool)) else str(v)
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {str(k): to_jsonable(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")
+    ]
 
 
 def audit_imbalance(
@@ -150,28 +142,42 @@ def audit_imbalance(
     y = None
     if schema.target is not None and schema.positive_class is not None:
         y = binarize_target(data[schema.target], schema.positive_class)
-    n_total = len(data)
+    groups, summary = _by_attribute(data, mapping, schema.sensitive, y, small_cell)
+    return ImbalanceReport(
+        groups=groups,
+        summary=summary,
+        intersection=_intersection(data, list(mapping.values()), y, small_cell),
+        n_rows=len(data),
+        target=schema.target,
+        positive_class=schema.positive_class,
+        small_cell=small_cell,
+        group_columns=dict(mapping),
+    )
 
+
+_STAT_COLUMNS = ["n", "share", "outcome_rate", "ci_low", "ci_high", "small_cell"]
+
+
+def _by_attribute(
+    data: pd.DataFrame,
+    mapping: Mapping[str, str],
+    sensitive: Mapping[str, str],
+    y: pd.Series | None,
+    small_cell: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per (attribute, group), and one summary row per attribute."""
     group_rows = []
     summary_rows = []
     for kind, col in mapping.items():
-        attribute = schema.sensitive[kind]
+        attribute = sensitive[kind]
         values = data[col]
         present = values.notna()
         counts = values[present].astype(str).value_counts()
-        order = _group_order(values, counts)
         n_present = int(present.sum())
-        for group in order:
+        for group in _group_order(values, counts):
             mask = values.astype(str).eq(group) & present
-            group_rows.append(
-                _stats(
-                    {"attribute": attribute, "kind": kind, "group": group},
-                    mask,
-                    y,
-                    n_present,
-                    small_cell,
-                )
-            )
+            base: dict[str, object] = {"attribute": attribute, "kind": kind, "group": group}
+            group_rows.append(_stats(base, mask, y, n_present, small_cell))
         non_empty = counts[counts > 0]
         summary_rows.append(
             {
@@ -183,40 +189,32 @@ def audit_imbalance(
                 "imbalance_ratio": float(non_empty.max() / non_empty.min())
                 if len(non_empty)
                 else math.nan,
-                "n_missing": int(n_total - n_present),
+                "n_missing": int(len(data) - n_present),
             }
         )
-    summary = pd.DataFrame(summary_rows)
+    groups = pd.DataFrame(group_rows, columns=["attribute", "kind", "group", *_STAT_COLUMNS])
+    return groups, pd.DataFrame(summary_rows)
 
-    inter_cols = list(mapping.values())
+
+def _intersection(
+    data: pd.DataFrame, inter_cols: list[str], y: pd.Series | None, small_cell: int
+) -> pd.DataFrame:
+    """One row per combination of the group columns, largest first."""
     inter_rows = []
     complete = data[inter_cols].notna().all(axis=1)
     n_complete = int(complete.sum())
     if n_complete:
         keys = data.loc[complete, inter_cols].astype(str)
         for combo, part in keys.groupby(inter_cols, sort=True):
-            combo = combo if isinstance(combo, tuple) else (combo,)
+            values = combo if isinstance(combo, tuple) else (combo,)
             mask = pd.Series(False, index=data.index)
             mask.loc[part.index] = True
-            base = {
-                mapping_col: value for mapping_col, value in zip(inter_cols, combo, strict=True)
-            }
+            base: dict[str, object] = dict(zip(inter_cols, values, strict=True))
             inter_rows.append(_stats(base, mask, y, n_complete, small_cell))
-    stat_cols = ["n", "share", "outcome_rate", "ci_low", "ci_high", "small_cell"]
-    intersection = pd.DataFrame(inter_rows, columns=[*inter_cols, *stat_cols])
-    groups = pd.DataFrame(group_rows, columns=["attribute", "kind", "group", *stat_cols])
+    intersection = pd.DataFrame(inter_rows, columns=[*inter_cols, *_STAT_COLUMNS])
     if len(intersection):
         intersection = intersection.sort_values("n", ascending=False, ignore_index=True)
-    return ImbalanceReport(
-        groups=groups,
-        summary=summary,
-        intersection=intersection,
-        n_rows=n_total,
-        target=schema.target,
-        positive_class=schema.positive_class,
-        small_cell=small_cell,
-        group_columns=dict(mapping),
-    )
+    return intersection
 
 
 def _group_order(values: pd.Series, counts: pd.Series) -> list[str]:
@@ -225,9 +223,11 @@ def _group_order(values: pd.Series, counts: pd.Series) -> list[str]:
     return [str(g) for g in counts.index]
 
 
-def _stats(base: dict, mask: pd.Series, y: pd.Series | None, n_ref: int, small_cell: int) -> dict:
+def _stats(
+    base: dict[str, object], mask: pd.Series, y: pd.Series | None, n_ref: int, small_cell: int
+) -> dict[str, object]:
     n = int(mask.sum())
-    row = dict(base)
+    row: dict[str, object] = dict(base)
     row["n"] = n
     row["share"] = n / n_ref if n_ref else math.nan
     if y is not None:

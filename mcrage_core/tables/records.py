@@ -21,14 +21,17 @@ Examples
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from mcrage_core.diffusion.encoding import decimals_of
+from mcrage_core.tables.export import to_safe_csv
 from mcrage_core.tables.groups import code_key, invert_labels
+from mcrage_core.tables.kinds import decimals_of
+from mcrage_core.tables.schema import Schema
 
 __all__ = [
     "output_columns",
@@ -37,6 +40,7 @@ __all__ = [
     "negative_label",
     "synthetic_artefacts",
     "SIDECAR_FILE",
+    "SyntheticOutcome",
 ]
 
 SIDECAR_FILE = "synthetic.columns.json"
@@ -44,13 +48,31 @@ SIDECAR_FILE = "synthetic.columns.json"
 _REPRODUCED = ("empty: every value is missing", "constant: the same value in every row")
 
 
-def output_columns(reference: pd.DataFrame, schema: Any) -> tuple[list[str], dict[str, str]]:
+class SyntheticOutcome(Protocol):
+    """What :func:`synthetic_artefacts` reads from an audit's results (an
+    :class:`~mcrage_core.evaluation.results.AuditResults` has all of it)."""
+
+    @property
+    def synthetic(self) -> pd.DataFrame | None: ...
+    @property
+    def augmented_train(self) -> pd.DataFrame | None: ...
+    @property
+    def plan(self) -> pd.DataFrame: ...
+    @property
+    def training(self) -> dict[str, Any]: ...
+    @property
+    def dataset(self) -> dict[str, Any]: ...
+    @property
+    def strategy_notes(self) -> dict[str, list[str]]: ...
+
+
+def output_columns(reference: pd.DataFrame, schema: Schema) -> tuple[list[str], dict[str, str]]:
     """The columns of a synthetic file and the dropped ones with their reason.
 
     Empty and constant columns are kept (they are reproduced exactly); identifiers and
     columns the user excluded are dropped.
     """
-    excluded: Mapping[str, str] = dict(getattr(schema, "excluded", {}) or {})
+    excluded: Mapping[str, str] = dict(schema.excluded or {})
     dropped = {
         str(c): str(reason)
         for c, reason in excluded.items()
@@ -140,10 +162,10 @@ def to_input_coding(
             values = pd.Series([fill] * len(frame), dtype=object)
         if col == target and positive_class is not None:
             flag = pd.to_numeric(values, errors="coerce")
-            values = pd.Series(
-                np.where(flag == 1, positive_class, np.where(flag == 0, negative_class, None)),
-                dtype=object,
-            )
+            coded = np.full(len(values), None, dtype=object)
+            coded[(flag == 1).to_numpy()] = positive_class
+            coded[(flag == 0).to_numpy()] = negative_class
+            values = pd.Series(coded)
             values = values.where(flag.notna().to_numpy(), np.nan)
         if col in labels:
             values = invert_labels(values, labels[col])
@@ -167,15 +189,13 @@ def contract_sidecar(
     }
 
 
-def synthetic_artefacts(results: Any, data: pd.DataFrame, schema: Any) -> dict[str, bytes]:
+def synthetic_artefacts(
+    results: SyntheticOutcome, data: pd.DataFrame, schema: Schema
+) -> dict[str, bytes]:
     """The files a user downloads after an audit, as bytes by file name:
     ``synthetic.csv``, ``augmented_train.csv`` (when there is one) and the sidecar
     :data:`SIDECAR_FILE` (columns, dropped columns with their reason, planned and
     generated rows, blocked cells, notes)."""
-    import json
-
-    from mcrage_core.tables.io import to_safe_csv
-
     columns, dropped = output_columns(data, schema)
     synthetic = results.synthetic
     if synthetic is None:

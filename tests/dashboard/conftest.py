@@ -88,7 +88,7 @@ def finished_home(tmp_path_factory: pytest.TempPathFactory, support2_small_csv: 
     """A registry with one finished tiny audit run (real worker, real pipeline) by OWNER."""
     import time
 
-    from mcrage_core.jobs.store import RunRegistry
+    from mcrage_core.jobs import RunRegistry
 
     home = tmp_path_factory.mktemp("finished_home")
     registry = RunRegistry(home)
@@ -162,7 +162,7 @@ def coded_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     value labels, groups under 20 rows merged, decision threshold 0.4, every strategy.
 
     Returns the home, the run id and what the Train page promised before the start."""
-    from mcrage_core.jobs.store import RunRegistry
+    from mcrage_core.jobs import RunRegistry
 
     home = tmp_path_factory.mktemp("coded_home")
     with pytest.MonkeyPatch.context() as mp:
@@ -214,7 +214,7 @@ def coded_app(coded_run: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> 
 def no_synthetic_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """Two finished tiny runs on actg320 without synthetic rows: one without the CDDPM
     strategy, one whose every plan cell the privacy guardrail skips."""
-    from mcrage_core.jobs.store import RunRegistry
+    from mcrage_core.jobs import RunRegistry
 
     home = tmp_path_factory.mktemp("no_synthetic_home")
     registry = RunRegistry(home)

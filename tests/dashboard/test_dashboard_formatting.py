@@ -109,7 +109,7 @@ def test_results_page_reads_cleanly(results_app) -> None:
 
 def test_notes_are_listed_once(results_app) -> None:
     from mcrage_core.evaluation.results import AuditResults
-    from mcrage_core.jobs.store import RunRegistry
+    from mcrage_core.jobs import RunRegistry
 
     at = results_app.switch_page("app_pages/results.py").run()
     record = RunRegistry().list_runs(None)[0]

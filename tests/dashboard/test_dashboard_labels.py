@@ -41,7 +41,7 @@ def _count(text: str) -> int:
 def test_schema_args_leave_labels_and_merging_to_the_audit() -> None:
     from dashboard._helpers import schema_args
     from dashboard.state import DEFAULT_CHOICES
-    from mcrage_core.tables.schema import infer_schema
+    from mcrage_core.tables import infer_schema
 
     choices = {**DEFAULT_CHOICES, "target": "censor", "value_labels": LABELS, "merge_below": 20}
     args = schema_args(choices)
@@ -174,7 +174,7 @@ def test_small_cells_allowed_anyway_are_named(app, upload, plain, set_coded_role
 
 def test_the_run_generates_what_the_train_page_promised(coded_run) -> None:
     from mcrage_core.evaluation.results import AuditResults
-    from mcrage_core.jobs.store import RunRegistry
+    from mcrage_core.jobs import RunRegistry
     from mcrage_core.tables.records import SIDECAR_FILE
 
     record = RunRegistry(coded_run["home"]).get(str(coded_run["run_id"]))
@@ -205,7 +205,7 @@ def test_the_run_generates_what_the_train_page_promised(coded_run) -> None:
 
 def test_results_read_a_rare_outcome_with_its_caveats(coded_app, coded_run, plain) -> None:
     from mcrage_core.evaluation.results import AuditResults
-    from mcrage_core.jobs.store import RunRegistry
+    from mcrage_core.jobs import RunRegistry
     from mcrage_core.presentation.report import four_fifths_text
 
     at = coded_app.switch_page("app_pages/results.py").run()

@@ -48,7 +48,7 @@ def test_runs_of_another_session_stay_hidden(
 
 
 def test_a_shared_run_can_be_opened_by_id(results_app, new_app, finished_home, monkeypatch) -> None:
-    from mcrage_core.jobs.store import RunRegistry
+    from mcrage_core.jobs import RunRegistry
 
     monkeypatch.setenv("MCRAGE_HOME", str(finished_home))
     registry = RunRegistry(finished_home)
@@ -66,3 +66,27 @@ def test_a_shared_run_can_be_opened_by_id(results_app, new_app, finished_home, m
         assert any("Per group" in s.value for s in stranger.subheader)
     finally:
         registry.set_shared(run_id, False, owner=registry.get(run_id).owner)
+
+
+def test_the_page_shows_the_reports_tables(results_app) -> None:
+    """The tables come from mcrage_core.presentation.tables, as in the HTML report."""
+    import pandas as pd
+
+    from mcrage_core.evaluation.results import AuditResults
+    from mcrage_core.jobs import RunRegistry
+    from mcrage_core.presentation import tables
+
+    at = results_app.switch_page("app_pages/results.py").run()
+    record = RunRegistry().list_runs(None)[0]
+    results = AuditResults.from_json(record.artefact("results").read_text())
+    attribute = at.selectbox(key="attribute").value
+    expected = [
+        tables.comparison_table(results),
+        tables.group_table(results, attribute, at.radio(key="metric").value),
+        tables.disparity_table(results, attribute),
+        tables.base_rate_table(results, attribute),
+    ]
+    for shown, table in zip(at.dataframe, expected, strict=True):
+        pd.testing.assert_frame_equal(
+            shown.value.reset_index(drop=True), table.reset_index(drop=True), check_dtype=False
+        )

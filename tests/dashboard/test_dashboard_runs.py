@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mcrage_core.jobs.store import DEAD_WORKER_REASON, RunRegistry
+from mcrage_core.jobs import DEAD_WORKER_REASON, RunRegistry
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 TOKEN = "dashboard-runs-owner-0001"
@@ -103,7 +103,7 @@ def test_run_labels_status_and_duration_agree(new_app, upload, support2_small_cs
     """The Show-run box names a run the same way for its whole life (the browser keeps the
     chosen label: a label with the status in it went stale, e.g. "running" for a cancelled
     run), and the header and the table show one duration, from one clock."""
-    from mcrage_core.jobs import store as runs
+    from mcrage_core.jobs import records as runs
 
     at = upload(new_app().run(), "small.csv", support2_small_csv)
     at.switch_page("app_pages/train.py").run()

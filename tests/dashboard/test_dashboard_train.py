@@ -84,8 +84,8 @@ def test_the_plan_counts_the_training_split_of_the_chosen_settings(
 
     import pandas as pd
 
-    from mcrage_core.evaluation.pipeline import AuditConfig, preview_plan
-    from mcrage_core.tables.schema import infer_schema
+    from mcrage_core.evaluation import AuditConfig, preview_plan
+    from mcrage_core.tables import infer_schema
 
     upload(app, "small.csv", support2_small_csv)
     at = app.switch_page("app_pages/train.py").run()

@@ -13,10 +13,9 @@ import plotly.graph_objects as go
 import pytest
 
 from mcrage_core.evaluation.results import AuditResults
-from mcrage_core.jobs.store import RunRegistry
+from mcrage_core.jobs import RunRegistry
 from mcrage_core.presentation import plots
-from mcrage_core.tables.imbalance import audit_imbalance
-from mcrage_core.tables.schema import infer_schema
+from mcrage_core.tables import audit_imbalance, infer_schema
 
 NOISE = re.compile(r"\d\.\d{5,}")
 BANDS = ["<30", "30-44", "45-64", "65-79", "80+"]

@@ -239,7 +239,7 @@ def set_roles(at: AppTest, entry: dict[str, Any], labels: dict[str, dict[str, st
 
 @pytest.fixture(scope="module", params=MANIFEST, ids=[e["file"] for e in MANIFEST])
 def walk(request, tmp_path_factory) -> Iterator[Walk]:
-    from mcrage_core.jobs.store import RunRegistry
+    from mcrage_core.jobs import RunRegistry
 
     entry = request.param
     stem = entry["file"].split(".")[0]
@@ -329,7 +329,7 @@ def walk(request, tmp_path_factory) -> Iterator[Walk]:
 
 
 def _record(walk: Walk) -> Any:
-    from mcrage_core.jobs.store import RunRegistry
+    from mcrage_core.jobs import RunRegistry
 
     return RunRegistry(walk.home).get(walk.run_id)
 

@@ -61,11 +61,11 @@ from robustness_contract import (
 )
 
 from mcrage_core.errors import ConfigError, DataError, MCRAGEError
-from mcrage_core.evaluation.pipeline import AuditConfig, preview_plan, run_audit, split_train_test
+from mcrage_core.evaluation import AuditConfig, preview_plan, run_audit, split_train_test
 from mcrage_core.jobs.worker import cddpm_config
-from mcrage_core.tables.io import load_table
+from mcrage_core.tables import load_table
 from mcrage_core.tables.records import synthetic_artefacts
-from mcrage_core.tables.schema import infer_schema
+from mcrage_core.tables import infer_schema
 
 EXPLORE = os.environ.get("MCRAGE_HYPOTHESIS") == "explore"
 COMMON = {

@@ -1,0 +1,239 @@
+"""Settings of the conditional diffusion model: :class:`CDDPMConfig` and its presets.
+
+This is the single source of every default: the trainer's settings are derived from a
+config (:meth:`~mcrage_core.diffusion.trainer.TrainerSettings.from_config`), and the
+"looks like an identifier" rule comes from the tables package
+(:data:`~mcrage_core.tables.MAX_CATEGORIES`,
+:data:`~mcrage_core.tables.MAX_UNIQUE_FRACTION`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Literal, get_args
+
+from mcrage_core.diffusion.device import DeviceName, resolve_device
+from mcrage_core.diffusion.sampler import SamplingMethod
+from mcrage_core.diffusion.schedule import ScheduleKind
+from mcrage_core.errors import ConfigError
+from mcrage_core.tables import MAX_CATEGORIES, MAX_UNIQUE_FRACTION
+
+__all__ = ["AmpMode", "CDDPMConfig", "ConfigValue", "PresetName", "PRESET_NAMES"]
+
+PresetName = Literal["tiny", "quick", "standard", "thorough"]
+PRESET_NAMES: tuple[PresetName, ...] = get_args(PresetName)
+AmpMode = Literal["auto", "off", "bf16", "fp16"]
+ConfigValue = int | float | str | None
+"""The type of one setting's value (what :meth:`CDDPMConfig.to_dict` holds)."""
+
+# Sizes of each preset on the CPU (False) and on a CUDA GPU (True), over the defaults.
+_PRESETS: dict[tuple[str, bool], dict[str, ConfigValue]] = {
+    ("quick", False): {
+        "hidden": 128,
+        "depth": 2,
+        "train_steps": 400,
+        "batch_size": 512,
+        "cpu_threads": 1,
+    },
+    ("standard", False): {"hidden": 256, "depth": 3, "train_steps": 6000, "cpu_threads": 1},
+    ("thorough", False): {
+        "hidden": 384,
+        "depth": 4,
+        "train_steps": 12000,
+        "batch_size": 1024,
+        "ema_decay": 0.999,
+    },
+    ("quick", True): {"hidden": 256, "depth": 3, "train_steps": 2000, "batch_size": 1024},
+    ("standard", True): {
+        "hidden": 512,
+        "depth": 4,
+        "train_steps": 10000,
+        "batch_size": 2048,
+        "ema_decay": 0.999,
+    },
+    ("thorough", True): {
+        "hidden": 1024,
+        "depth": 6,
+        "train_steps": 30000,
+        "batch_size": 4096,
+        "ema_decay": 0.9995,
+    },
+}
+# The "tiny" preset (tests): "quick" shrunk so that a training run takes seconds.
+_TINY: dict[str, ConfigValue] = {
+    "hidden": 32,
+    "depth": 1,
+    "train_steps": 40,
+    "batch_size": 128,
+    "timesteps": 50,
+    "sampling_steps": 10,
+    "checkpoint_every": 10,
+    "n_quantiles": 50,
+}
+
+_POSITIVE_INTS = (
+    "hidden",
+    "depth",
+    "timesteps",
+    "train_steps",
+    "batch_size",
+    "sampling_steps",
+    "n_quantiles",
+    "max_categories",
+)
+_NON_NEGATIVE_INTS = ("seed", "checkpoint_every", "discrete_max_levels")
+_FRACTIONS = ("dropout", "cond_drop_prob", "max_unique_fraction", "ddim_eta")
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "schedule": get_args(ScheduleKind),
+    "amp": get_args(AmpMode),
+    "sampling_method": get_args(SamplingMethod),
+}
+
+
+def _is_whole(value: object, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _choice_text(options: tuple[str, ...]) -> str:
+    quoted = [repr(o) for o in options]
+    return "choose " + ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+@dataclass(frozen=True)
+class CDDPMConfig:
+    """Settings of the conditional diffusion model (frozen; see :meth:`preset`).
+
+    Model: ``hidden`` width, ``depth`` residual blocks, ``dropout``.
+    Diffusion: ``timesteps`` (length of the full chain), ``schedule``.
+    Training: ``train_steps`` of ``batch_size`` rows, AdamW ``lr`` / ``weight_decay``,
+    ``ema_decay``, ``grad_clip``, ``cond_drop_prob`` (classifier-free guidance),
+    ``amp`` (mixed precision on CUDA only), ``seed``, ``checkpoint_every`` steps (0: only
+    at the end).
+    Sampling defaults: ``sampling_method``, ``sampling_steps`` (DDIM network
+    evaluations), ``ddim_eta`` (noise of the strided sampler: 1 = stochastic, which
+    reproduces the spread of numeric columns far better on tables than deterministic
+    0), ``guidance`` (1 = plain conditional), ``clip_sample``.
+    Compute: ``device`` and ``cpu_threads`` (torch threads while training or sampling on
+    the CPU, restored afterwards; ``None`` keeps torch's default. On a CPU shared with
+    other busy processes, 1 thread is often several times faster than 2).
+    Encoding: ``n_quantiles``, ``discrete_max_levels`` (numbers with at most this many
+    distinct values are categories), ``max_categories`` and ``max_unique_fraction``
+    (text columns above either are left out as identifiers or free text; the defaults
+    are the tables package's rule, :data:`~mcrage_core.tables.MAX_CATEGORIES` and
+    :data:`~mcrage_core.tables.MAX_UNIQUE_FRACTION`).
+    """
+
+    hidden: int = 256
+    depth: int = 3
+    dropout: float = 0.0
+    timesteps: int = 1000
+    schedule: ScheduleKind = "cosine"
+    train_steps: int = 3000
+    batch_size: int = 512
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    ema_decay: float = 0.995
+    grad_clip: float = 1.0
+    cond_drop_prob: float = 0.1
+    amp: AmpMode = "auto"
+    seed: int = 0
+    checkpoint_every: int = 500
+    sampling_method: SamplingMethod = "ddim"
+    sampling_steps: int = 50
+    ddim_eta: float = 1.0
+    guidance: float = 1.0
+    clip_sample: float | None = 6.0
+    device: str = "auto"
+    cpu_threads: int | None = None
+    n_quantiles: int = 1000
+    discrete_max_levels: int = 15
+    max_categories: int = MAX_CATEGORIES
+    max_unique_fraction: float = MAX_UNIQUE_FRACTION
+
+    def __post_init__(self) -> None:
+        self._check_counts()
+        self._check_numbers()
+        self._check_choices()
+
+    def _bad(self, name: str, rule: str) -> ConfigError:
+        return ConfigError(f"CDDPM setting {name}={getattr(self, name)!r} is invalid: {rule}.")
+
+    def _check_counts(self) -> None:
+        for name in _POSITIVE_INTS:
+            if not _is_whole(getattr(self, name), 1):
+                raise self._bad(name, "it must be a whole number of at least 1")
+        for name in _NON_NEGATIVE_INTS:
+            if not _is_whole(getattr(self, name), 0):
+                raise self._bad(name, "it must be a whole number, 0 or more")
+        if self.cpu_threads is not None and not _is_whole(self.cpu_threads, 1):
+            raise self._bad("cpu_threads", "it must be a whole number of at least 1, or None")
+        if self.timesteps < 2:
+            raise self._bad("timesteps", "at least 2 are needed")
+
+    def _check_numbers(self) -> None:
+        for name in _FRACTIONS:
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or not 0.0 <= float(v) <= 1.0:
+                raise self._bad(name, "it must be between 0 and 1")
+        if not 0.0 <= float(self.ema_decay) < 1.0:
+            raise self._bad("ema_decay", "it must be at least 0 and below 1")
+        for name in ("lr", "grad_clip"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
+                raise self._bad(name, "it must be a positive number")
+        if not isinstance(self.weight_decay, int | float) or self.weight_decay < 0:
+            raise self._bad("weight_decay", "it must be 0 or more")
+        if not isinstance(self.guidance, int | float) or self.guidance < 0:
+            raise self._bad("guidance", "it must be 0 or more (1 means no guidance)")
+        if self.clip_sample is not None and (
+            not isinstance(self.clip_sample, int | float) or self.clip_sample <= 0
+        ):
+            raise self._bad("clip_sample", "it must be a positive number or None")
+
+    def _check_choices(self) -> None:
+        for name, options in _CHOICES.items():
+            if getattr(self, name) not in options:
+                raise self._bad(name, _choice_text(options))
+        devices = get_args(DeviceName)
+        if not isinstance(self.device, str) or self.device.split(":")[0] not in devices:
+            raise self._bad("device", _choice_text(devices))
+
+    @classmethod
+    def preset(cls, name: PresetName = "standard", *, device: str = "auto") -> CDDPMConfig:
+        """Ready-made sizes; larger when ``device`` resolves to a CUDA GPU.
+
+        ``"quick"`` trains SUPPORT2 in well under a minute on a 2-core CPU (dashboard,
+        ``mcrage audit --quick``); ``"standard"`` is the default (under 5 minutes on a
+        2-core CPU, and it meets the fidelity targets in ``benchmarks/RESULTS.md``);
+        ``"thorough"`` is bigger and slower. The CPU presets of quick and standard train
+        with one torch thread (``cpu_threads=1``): barely slower on an idle 2-core machine,
+        several times faster on a busy one. ``"tiny"`` is ``"quick"`` shrunk so that a
+        run takes seconds: for tests only, its output is not meant to be read.
+        """
+        if name not in PRESET_NAMES:
+            raise ConfigError(f"Unknown preset {name!r}: choose 'quick', 'standard' or 'thorough'.")
+        gpu = resolve_device(device).type == "cuda"
+        changes = dict(_PRESETS[("quick" if name == "tiny" else name, gpu)])
+        if name == "tiny":
+            changes.update(_TINY)
+        return cls(device=device).with_overrides(**changes)
+
+    def with_overrides(self, **changes: object) -> CDDPMConfig:
+        """A copy with some settings changed (validated)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(f"Unknown CDDPM setting(s): {sorted(unknown)}.")
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, ConfigValue]:
+        """Every setting by name (plain JSON values)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> CDDPMConfig:
+        """The config of :meth:`to_dict` (validated; unknown names are refused)."""
+        if not isinstance(data, Mapping):
+            raise ConfigError("The CDDPM settings must be a mapping of names to values.")
+        return cls().with_overrides(**data)

@@ -1,0 +1,125 @@
+"""The facts about the table and the run that go next to the numbers: the imbalance
+summary, outcome rates per group, columns that give the outcome away, versions."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mcrage_core import __version__
+from mcrage_core.errors import ConfigError, DataError
+from mcrage_core.evaluation.prepare import Prepared
+from mcrage_core.tables import Schema, audit_imbalance
+
+__all__ = ["base_rates", "imbalance_summary", "leak_warning", "leaky_columns", "versions"]
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, the libraries the numbers depend on, and the platform."""
+    import fairlearn
+    import imblearn
+    import sklearn
+
+    out = {
+        "mcrage": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "fairlearn": fairlearn.__version__,
+        "imbalanced-learn": imblearn.__version__,
+    }
+    try:
+        import torch
+
+        out["torch"] = torch.__version__
+    except ImportError:  # pragma: no cover
+        out["torch"] = "not installed"
+    out["platform"] = platform.platform()
+    return out
+
+
+def imbalance_summary(
+    labelled: pd.DataFrame,
+    schema: Schema,
+    prep: Prepared,
+    *,
+    small_cell: int,
+    warnings: list[str],
+) -> dict[str, Any] | None:
+    """The imbalance audit of the whole table over the audited attributes (``None``, and
+    a warning, when it cannot be computed)."""
+    try:
+        kinds = dict(schema.sensitive or {})
+        wanted = {k: v for k, v in kinds.items() if v in set(prep.attributes.values())}
+        for src in prep.attributes.values():
+            if src not in wanted.values():
+                wanted[src] = src
+        schema_for_audit = replace(schema, sensitive=wanted) if wanted != kinds else schema
+        return audit_imbalance(labelled, schema_for_audit, small_cell=small_cell).to_dict()
+    except (ConfigError, DataError, KeyError, ValueError, TypeError) as exc:
+        warnings.append(f"the imbalance summary could not be computed ({exc})")
+        return None
+
+
+def leaky_columns(data: pd.DataFrame, features: Sequence[str], target: str) -> dict[str, float]:
+    """Columns that on their own separate the outcome almost perfectly (AUROC ≥ 0.99 of the
+    column, or of its per-value outcome rate for categories): likely leaks such as a
+    follow-up time or a later test result."""
+    from sklearn.metrics import roc_auc_score
+
+    y = data[target].to_numpy().astype(int)
+    if len(np.unique(y)) < 2:
+        return {}
+    out: dict[str, float] = {}
+    for col in features:
+        s = data[col]
+        known = s.notna().to_numpy()
+        if 20 <= known.sum() <= len(known) - 20:
+            # whether the column is filled in can give the outcome away on its own
+            auc = float(roc_auc_score(y, known.astype(float)))
+            if max(auc, 1 - auc) >= 0.99:
+                out[str(col)] = round(max(auc, 1 - auc), 3)
+                continue
+        if known.sum() < 20 or len(np.unique(y[known])) < 2:
+            continue
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            x = s.to_numpy(dtype=float)[known]
+        else:
+            text = s[known].astype(str)
+            rates = pd.Series(y[known]).groupby(text.to_numpy()).mean()
+            if len(rates) < 2 or len(rates) > 0.5 * known.sum():
+                continue
+            x = text.map(rates).to_numpy(dtype=float)
+        auc = float(roc_auc_score(y[known], x))
+        auc = max(auc, 1 - auc)
+        if auc >= 0.99 and known.mean() >= 0.5:
+            out[str(col)] = round(auc, 3)
+    return out
+
+
+def leak_warning(leaks: dict[str, float]) -> str:
+    """The warning on columns that almost perfectly predict the outcome."""
+    return (
+        "column(s) "
+        + ", ".join(f"{c!r} (AUROC {a:.2f} on its own)" for c, a in leaks.items())
+        + " almost perfectly predict the outcome: they may give it away (for example a "
+        "follow-up time or a later test result); consider keeping them out of modelling"
+    )
+
+
+def base_rates(data: pd.DataFrame, attributes: Sequence[str], target: str) -> dict[str, Any]:
+    """Real outcome rate per group of every attribute (all real rows with an outcome)."""
+    out: dict[str, Any] = {"overall": {"all": {"n": len(data), "rate": float(data[target].mean())}}}
+    for attr in attributes:
+        known = data[attr].notna()
+        stats = data.loc[known].groupby(attr, observed=True)[target].agg(["size", "mean"])
+        out[attr] = {
+            str(g): {"n": int(r["size"]), "rate": float(r["mean"])} for g, r in stats.iterrows()
+        }
+    return out

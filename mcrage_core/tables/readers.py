@@ -1,0 +1,277 @@
+r"""Readers for each table format: delimited text (CSV, TSV, ';' or '|' separated, any
+common encoding), Parquet and Excel. Each turns the file's bytes into a DataFrame or raises
+:class:`~mcrage_core.errors.DataError` saying what is wrong and where.
+
+Non-fatal observations (decimal commas, Latin-1 text, another separator) are kept with the
+frame and listed by :func:`table_warnings`.
+
+Examples
+--------
+>>> df = read_delimited(b"a;b\n1,5;2\n", "'x.csv'")
+>>> df["a"].tolist(), table_warnings(df)
+([1.5], ['Numbers with decimal commas (e.g. 1,5) were read as decimals.', "Columns are separated by ';'."])
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+
+from mcrage_core.errors import DataError
+
+__all__ = [
+    "check_columns",
+    "first_line",
+    "read_delimited",
+    "read_excel",
+    "read_parquet",
+    "table_warnings",
+]
+
+_DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_CHARS = 64 * 1024
+_WARNINGS_KEY = "mcrage_warnings"
+
+
+def table_warnings(df: pd.DataFrame) -> list[str]:
+    """Warnings collected while loading or preparing ``df`` (kept in ``df.attrs``)."""
+    return list(df.attrs.get(_WARNINGS_KEY, []))
+
+
+def _add_warning(df: pd.DataFrame, message: str) -> None:
+    df.attrs.setdefault(_WARNINGS_KEY, []).append(message)
+
+
+def read_parquet(raw: bytes, label: str) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(io.BytesIO(raw))
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types
+        raise DataError(
+            f"{label} could not be read as Parquet ({first_line(exc)}). "
+            "Check that the file is complete, or export it as CSV."
+        ) from exc
+
+
+def read_excel(raw: bytes, label: str, sheet: str | int | None) -> pd.DataFrame:
+    try:
+        book = pd.ExcelFile(io.BytesIO(raw))
+    except Exception as exc:  # noqa: BLE001 - openpyxl/xlrd raise many types
+        raise DataError(
+            f"{label} could not be read as an Excel workbook ({first_line(exc)}). "
+            "Open it in Excel and save it as .xlsx or CSV."
+        ) from exc
+    names = list(book.sheet_names)
+    if sheet is None:
+        non_empty = [
+            s for s in names if not pd.read_excel(book, sheet_name=s, header=None, nrows=2).empty
+        ]
+        if len(non_empty) > 1:
+            listed = ", ".join(f"'{s}'" for s in non_empty)
+            raise DataError(
+                f"{label} has {len(non_empty)} sheets with data ({listed}). Choose the sheet "
+                "that holds the patient table (sheet=... / --sheet), or save that sheet alone."
+            )
+        sheet = non_empty[0] if non_empty else names[0]
+    elif isinstance(sheet, str) and sheet not in names:
+        raise DataError(
+            f"{label} has no sheet '{sheet}'. Its sheets are: {', '.join(map(repr, names))}."
+        )
+    try:
+        grid = pd.read_excel(book, sheet_name=sheet, header=None, dtype=object)
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"Sheet {sheet!r} of {label} could not be read ({exc}).") from exc
+    grid = grid.dropna(how="all").dropna(axis=1, how="all")
+    if grid.empty:
+        raise DataError(f"Sheet {sheet!r} of {label} is empty.")
+    header = [str(c).strip() if pd.notna(c) else "" for c in grid.iloc[0]]
+    check_columns(header, label)
+    df = grid.iloc[1:].reset_index(drop=True)
+    df.columns = header
+    # Let pandas infer proper dtypes column by column (Excel cells arrive as objects).
+    return df.infer_objects()
+
+
+def _decode(raw: bytes, label: str) -> tuple[str, str]:
+    head = raw[:_SNIFF_CHARS]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{label} starts like UTF-16 text but cannot be decoded.") from exc
+    if _looks_binary(head):
+        raise DataError(
+            f"{label} is not a text table: it contains binary data (is it an image, a PDF or a "
+            "database file renamed to .csv?). Export the table as CSV, Parquet or Excel."
+        )
+    try:
+        return raw.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _control_ratio(text) < 0.001:
+            return text, "Latin-1" if encoding == "latin-1" else "Windows-1252"
+    raise DataError(
+        f"{label} is text in an encoding that could not be recognised (tried UTF-8, Windows-1252 "
+        "and Latin-1). Save it again as 'CSV UTF-8' from your spreadsheet or database tool."
+    )
+
+
+def _looks_binary(head: bytes) -> bool:
+    if b"\x00" in head:
+        return True
+    if not head:
+        return False
+    control = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return control / len(head) > 0.01
+
+
+def _control_ratio(text: str) -> float:
+    sample = text[:_SNIFF_CHARS]
+    if not sample:
+        return 0.0
+    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\r\n") or 0x7F <= ord(ch) < 0xA0)
+    return bad / len(sample)
+
+
+def _sniff_delimiter(text: str) -> str:
+    lines = [ln for ln in text[:_SNIFF_CHARS].splitlines() if ln.strip()][:50]
+    if not lines:
+        return ","
+    try:
+        dialect = csv.Sniffer().sniff("\n".join(lines), delimiters="".join(_DELIMITERS))
+        if dialect.delimiter in _DELIMITERS:
+            return dialect.delimiter
+    except csv.Error:
+        pass
+    # Fallback: the delimiter that appears most consistently in the first lines.
+    best, best_score = ",", -1.0
+    for delim in _DELIMITERS:
+        counts = [ln.count(delim) for ln in lines]
+        if counts[0] == 0:
+            continue
+        score = sum(c == counts[0] for c in counts) / len(counts) + counts[0] / 1000
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def read_delimited(raw: bytes, label: str) -> pd.DataFrame:
+    text, encoding = _decode(raw, label)
+    if not text.strip():
+        raise DataError(f"{label} is empty. Export the table again and make sure it has rows.")
+    delimiter = _sniff_delimiter(text)
+    header, ragged, n_records = _scan_records(text, delimiter)
+    if header is None:
+        raise DataError(f"{label} is empty. Export the table again and make sure it has rows.")
+    header = [h.strip() for h in header]
+    check_columns(header, label)
+    if ragged:
+        shown = ", ".join(f"line {ln} has {n}" for ln, n in ragged[:5])
+        more = f" and {len(ragged) - 5} more" if len(ragged) > 5 else ""
+        raise DataError(
+            f"{label} has rows whose number of fields differs from the header's {len(header)} "
+            f"({shown}{more}). This usually means an unquoted '{_delim_name(delimiter)}' inside "
+            "a value or a broken export: fix those lines or export the table again with quoting."
+        )
+    decimal = "."
+    if delimiter != "," and _uses_decimal_comma(text, delimiter):
+        decimal = ","
+    if n_records == 0:
+        raise DataError(
+            f"{label} has a header row ({len(header)} columns) but no data rows. "
+            "Export the table again with its rows."
+        )
+    try:
+        df = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            decimal=decimal,
+            low_memory=False,
+            skip_blank_lines=True,
+            quotechar='"',
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(
+            f"{label} could not be parsed as a '{_delim_name(delimiter)}'-separated table "
+            f"({first_line(exc)}). Check the file in a text editor or export it again."
+        ) from exc
+    df.columns = header
+    if encoding not in ("UTF-8",):
+        _add_warning(df, f"The file was read as {encoding} text (it is not UTF-8).")
+    if decimal == ",":
+        _add_warning(df, "Numbers with decimal commas (e.g. 1,5) were read as decimals.")
+    if delimiter != ",":
+        _add_warning(df, f"Columns are separated by '{_delim_name(delimiter)}'.")
+    return df
+
+
+def _scan_records(text: str, delimiter: str) -> tuple[list[str] | None, list[tuple[int, int]], int]:
+    """Header, ragged records as (line number, field count), and the number of data records."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"')
+    header: list[str] | None = None
+    ragged: list[tuple[int, int]] = []
+    n_records = 0
+    start_line = 1
+    for row in reader:
+        if not row or all(not c.strip() for c in row):
+            start_line = reader.line_num + 1
+            continue
+        if header is None:
+            header = row
+        else:
+            n_records += 1
+            # a trailing delimiter producing one empty extra field is tolerated
+            trailing = len(row) == len(header) + 1 and row[-1] == ""
+            if len(row) != len(header) and not trailing:
+                ragged.append((start_line, len(row)))
+        start_line = reader.line_num + 1
+    return header, ragged, n_records
+
+
+def _uses_decimal_comma(text: str, delimiter: str) -> bool:
+    comma_numbers = dot_numbers = 0
+    for line in text[:_SNIFF_CHARS].splitlines()[1:200]:
+        for cell in line.split(delimiter):
+            cell = cell.strip().strip('"')
+            if re.fullmatch(r"-?\d+,\d+", cell):
+                comma_numbers += 1
+            elif re.fullmatch(r"-?\d+\.\d+", cell):
+                dot_numbers += 1
+    return comma_numbers > 0 and comma_numbers > dot_numbers
+
+
+def _delim_name(delimiter: str) -> str:
+    return {"\t": "tab", ",": ",", ";": ";", "|": "|"}.get(delimiter, delimiter)
+
+
+def check_columns(names: Iterable[str], label: str) -> None:
+    names = list(names)
+    seen: dict[str, int] = {}
+    dupes: list[str] = []
+    for i, name in enumerate(names):
+        key = name.strip()
+        if key in seen and key not in dupes:
+            dupes.append(key)
+        seen.setdefault(key, i)
+    if dupes:
+        where = "; ".join(
+            f"'{d}' (columns {', '.join(str(i + 1) for i, n in enumerate(names) if n.strip() == d)})"
+            for d in dupes[:5]
+        )
+        raise DataError(
+            f"{label} has duplicate column names: {where}. Rename them so that every column "
+            "has a unique name, then load the file again."
+        )
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
