@@ -16,6 +16,7 @@ import argparse
 import gc
 import json
 import os
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -25,13 +26,15 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "dashboard" / "app.py"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # the dashboard package (test-preset key)
 PAGES = [
-    "pages/data.py",
-    "pages/imbalance.py",
-    "pages/train.py",
-    "pages/compare.py",
-    "pages/results.py",
-    "pages/report.py",
+    "app_pages/data.py",
+    "app_pages/imbalance.py",
+    "app_pages/train.py",
+    "app_pages/compare.py",
+    "app_pages/results.py",
+    "app_pages/report.py",
 ]
 
 
@@ -50,18 +53,15 @@ def main(argv: list[str] | None = None) -> int:
 
     home = tempfile.mkdtemp(prefix="mcrage_soak_")
     os.environ["MCRAGE_HOME"] = home
-    os.environ["MCRAGE_TEST_MODE"] = "1"
     from streamlit.testing.v1 import AppTest
 
-    from mcrage_core.jobs import RunRegistry
+    from dashboard.state import TEST_PRESETS
+    from mcrage_core.jobs import RunRegistry, RunSettings
 
     owner = "soak-test-owner-000001"
     csv = (REPO / "sample_data" / "support2.csv").read_bytes()
     registry = RunRegistry(home)
-    params = {
-        "schema": {},
-        "audit": {"rebalance": ["race"], "strategies": ["none", "cddpm"], "preset": "tiny"},
-    }
+    params = RunSettings(rebalance=("race",), strategies=("none", "cddpm"), preset="tiny")
     run_id = registry.start_run(owner, params, pd.read_csv(REPO / "sample_data" / "support2.csv"))
     while registry.get(run_id).is_active:
         time.sleep(1)
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     status = registry.get(run_id).status
 
     at = AppTest.from_file(str(APP), default_timeout=300)
+    at.session_state[TEST_PRESETS] = True  # offer the tiny model preset
     at.query_params["session"] = owner
     at.run()
     at.file_uploader(key="upload").set_value(("support2.csv", csv, "text/csv"))

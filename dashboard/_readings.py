@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, SupportsFloat
 import pandas as pd
 import streamlit as st
 
-from dashboard import _helpers as h
+from dashboard.components.tables import show_table
 from mcrage_core.evaluation.verdicts import fairness_findings
 from mcrage_core.fidelity import FIDELITY_HELP, fidelity_verdict
 from mcrage_core.presentation.format import format_table, sort_rows_by_group
@@ -26,7 +26,7 @@ _BADGE = {"good": "🟢 good", "fair": "🟡 fair", "poor": "🔴 poor"}
 def _md(text: str) -> str:
     """Text safe for markdown (no accidental bold from ``__x__`` or ``*x*``), escaping only
     the characters that would change the rendering, so the readings stay searchable text
-    (``_helpers.md_escape`` also escapes ``.``, ``-`` and brackets, for user data)."""
+    (``dashboard.messages.md_escape`` also escapes ``.``, ``-`` and brackets, for user data)."""
     for ch in ("\\", "*", "_", "`", "#", "[", "]", "<", ">", "|", "$"):
         text = text.replace(ch, "\\" + ch)
     return text
@@ -105,7 +105,7 @@ def show_preview(preview: PlanPreview, *, cddpm: bool = True, what: str = "group
         f"and the generator, {preview.n_test:,} real rows are held out for testing (never "
         "synthetic). The plan is computed on exactly these training rows."
     )
-    h.show_table(plan_table(preview), height=320, key="plan_table")
+    show_table(plan_table(preview), height=320, key="plan_table")
     if preview.notes:  # one box, one line per skipped cell or changed outcome mix
         st.warning(
             "\n".join(f"- {_md(note)}" for note in preview.notes),

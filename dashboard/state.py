@@ -56,6 +56,12 @@ ROLE_WIDGETS = (
 
 # --- runs
 CURRENT_RUN = "mcrage_current_run"  # str | None: the run shown on Train/Compare/Results/Report
+# RunSettings | None: the settings the Train page shows; Start stores exactly these
+RUN_SETTINGS = "mcrage_run_settings"
+# bool: offer the "tiny" model preset (seconds of training; for automated tests only).
+# Tests seed it in session_state; `streamlit run dashboard/app.py -- --test-presets` sets it.
+TEST_PRESETS = "mcrage_test_presets"
+TEST_PRESETS_FLAG = "--test-presets"
 
 # --- per-session memo of derived results (schema, audit, plan ...): name -> (key, value)
 MEMO = "mcrage_memo"
@@ -80,6 +86,8 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     CHOICES: lambda: dict(DEFAULT_CHOICES),
     SMALL_CELL: lambda: 30,
     CURRENT_RUN: lambda: None,
+    RUN_SETTINGS: lambda: None,
+    TEST_PRESETS: lambda: False,
     MEMO: dict,
 }
 

@@ -5,27 +5,35 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import _helpers as h
 from dashboard.components.fidelity_view import show_scores
+from dashboard.components.run_picker import pick_finished_run
+from dashboard.messages import md_escape, user_errors
+from dashboard.nav import PAGE_RESULTS, PAGE_TRAIN, next_step
+from dashboard.run_files import (
+    load_results,
+    load_run_csv,
+    why_no_synthetic_rows,
+    with_audit_groups,
+)
 from mcrage_core.presentation import plots
 from mcrage_core.presentation.format import fmt_count, sort_groups
 
 ALL = "All groups"
 
 st.title("4 · Compare")
-record = h.pick_finished_run(purpose="comparisons")
-results = h.load_results(record)
-synthetic = h.load_run_csv(record, "synthetic")
-augmented = h.load_run_csv(record, "augmented")
+record = pick_finished_run(purpose="comparisons")
+results = load_results(record)
+synthetic = load_run_csv(record, "synthetic")
+augmented = load_run_csv(record, "augmented")
 if synthetic is None or augmented is None or synthetic.empty:
-    st.info(h.md_escape(h.why_no_synthetic_rows(record, results)), icon=":material/info:")
-    st.page_link(h.PAGE_TRAIN, label="Go to 3 · Train", icon=":material/model_training:")
+    st.info(md_escape(why_no_synthetic_rows(record, results)), icon=":material/info:")
+    st.page_link(PAGE_TRAIN, label="Go to 3 · Train", icon=":material/model_training:")
     st.stop()
 real = augmented[augmented["source"] == "real"] if "source" in augmented else augmented
 group_col = str((results.dataset.get("rebalance") or [results.primary_attribute])[0])
 # the files keep the input's codes: show the labels and the audit's groups, as the results do
-real = h.with_audit_groups(real, results, record)
-synthetic = h.with_audit_groups(synthetic, results, record)
+real = with_audit_groups(real, results, record)
+synthetic = with_audit_groups(synthetic, results, record)
 features = [c for c in results.dataset.get("features") or [] if c in synthetic.columns]
 columns = [c for c in [*features, results.dataset.get("target"), group_col] if c in synthetic]
 
@@ -37,11 +45,11 @@ group = c1.selectbox(f"Group ({group_col})", groups, key="compare_group")
 column = c2.selectbox("Column", [c for c in columns if c != group_col] or columns, key="column")
 st.caption(
     f"{fmt_count(len(real))} real training rows and {fmt_count(len(synthetic))} synthetic rows"
-    + ("" if group == ALL else f"; showing {h.md_escape(group_col)} = {h.md_escape(group)}")
+    + ("" if group == ALL else f"; showing {md_escape(group_col)} = {md_escape(group)}")
 )
 
 by = None if group == ALL else group_col
-with h.user_errors():
+with user_errors():
     st.plotly_chart(
         plots.column_overlay(real, synthetic, column, by=by, group=None if by is None else group),
         key="overlay",
@@ -65,10 +73,10 @@ try:
 except Exception as exc:  # noqa: BLE001 - e.g. too few rows in a small group
     st.info(
         "Correlation and projection charts are not available for this selection "
-        f"({h.md_escape(exc)})."
+        f"({md_escape(exc)})."
     )
 
 st.subheader("Fidelity and privacy")
 show_scores(results)
 
-h.next_step(h.PAGE_RESULTS, "Next: 5 · Results, did the model get fairer?")
+next_step(PAGE_RESULTS, "Next: 5 · Results, did the model get fairer?")

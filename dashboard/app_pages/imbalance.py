@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from dashboard import _helpers as h
-from dashboard import state
+from dashboard import services, state
+from dashboard.components.figures import intersection_figure
+from dashboard.components.imbalance_view import merging_note, small_cell_warnings
+from dashboard.components.tables import show_table
+from dashboard.messages import md_escape, user_errors
+from dashboard.nav import PAGE_DATA, PAGE_TRAIN, next_step, require_table
 from mcrage_core.presentation import plots
 from mcrage_core.presentation.format import (
     fmt_count,
@@ -14,22 +17,23 @@ from mcrage_core.presentation.format import (
     fmt_number,
     fmt_pct,
     format_table,
+    sort_rows_by_group,
 )
 
 _PCT = {c: fmt_pct for c in ("share", "outcome_rate", "ci_low", "ci_high")}
 
 st.title("2 · Imbalance")
-h.require_table()
-with h.user_errors():
-    coerced, schema = h.current_schema()
+require_table()
+with user_errors():
+    coerced, schema = services.current_schema()
     if not schema.sensitive:
         st.info(
             "No sensitive attribute (race, sex or age) was found. Choose the columns on the "
             "Data page."
         )
-        st.page_link(h.PAGE_DATA, label="Go to 1 · Data", icon=":material/upload_file:")
+        st.page_link(PAGE_DATA, label="Go to 1 · Data", icon=":material/upload_file:")
         st.stop()
-    report = h.current_audit()
+    report = services.current_audit()
 
 st.write(
     "How many rows does each group have, and how often does the outcome occur in it? "
@@ -44,42 +48,12 @@ for col, row in zip(cols, summary.itertuples(), strict=False):
     col.metric(
         f"{row.attribute}: largest ÷ smallest group",
         ratio if ratio == "—" else f"{ratio}×",
-        help=f"Largest group: {h.md_escape(row.largest)}; smallest: {h.md_escape(row.smallest)}; "
+        help=f"Largest group: {md_escape(row.largest)}; smallest: {md_escape(row.smallest)}; "
         f"{fmt_count(row.n_missing)} rows without a value.",
     )
 
-merge_below = int(h.choices().get("merge_below") or 0)
-if merge_below:
-    from mcrage_core.tables.groups import MERGED_LABEL, merge_small_groups
-
-    age_col = schema.sensitive.get("age")
-    merging = []
-    for col in dict.fromkeys(schema.sensitive.values()):
-        if col == age_col or col not in coerced.columns:
-            continue
-        if pd.api.types.is_numeric_dtype(coerced[col]) and coerced[col].nunique() > 20:
-            continue  # banded by the audit, never merged
-        with h.user_errors():
-            _, small_groups = merge_small_groups(coerced[col], min_rows=merge_below)
-        if small_groups:
-            merging.append(f"{col}: {', '.join(small_groups)}")
-    if merging:
-        st.info(
-            h.md_escape(
-                f"The audit analyses groups with fewer than {merge_below} rows together as "
-                f"'{MERGED_LABEL}' ({'; '.join(merging)}). The counts below are the table's own."
-            ),
-            icon=":material/merge:",
-        )
-
-warnings = report.warnings()
-if warnings:
-    with st.container(border=True):
-        st.markdown(f"**{len(warnings)} small-cell or missing-value warning(s)**")
-        for w in warnings[:12]:
-            h.show_warning(w)
-        if len(warnings) > 12:
-            st.caption(f"... and {len(warnings) - 12} more (see the table of small cells below).")
+merging_note(coerced, schema, int(services.choices().get("merge_below") or 0))
+small_cell_warnings(report)
 
 small = st.number_input(
     "Flag groups with fewer rows than",
@@ -106,28 +80,30 @@ chosen = st.segmented_control(
 row = kinds[chosen or next(iter(kinds))]
 c1, c2 = st.columns(2)
 c1.plotly_chart(
-    plots.group_counts_bar(report.groups, attribute=row.attribute), key=f"counts_{row.kind}"
+    plots.group_counts_bar(report.groups, attribute=str(row.attribute)), key=f"counts_{row.kind}"
 )
 if schema.target is not None:
     c2.plotly_chart(
-        plots.prevalence_with_ci(report.groups, attribute=row.attribute, outcome_label=outcome),
+        plots.prevalence_with_ci(
+            report.groups, attribute=str(row.attribute), outcome_label=outcome
+        ),
         key=f"prevalence_{row.kind}",
     )
 else:
     c2.info("Choose an outcome column on the Data page to see prevalence per group.")
-table = h.sort_by_group(report.groups[report.groups["attribute"] == row.attribute], ["group"])
+table = sort_rows_by_group(report.groups[report.groups["attribute"] == row.attribute], ["group"])
 shown = table[["group", "n", "share", "outcome_rate"]].copy()
 shown["ci"] = [
     fmt_interval(lo, hi, pct=True) for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
 ]
 shown["small_cell"] = table["small_cell"].map(lambda s: "yes" if s else "")
-h.show_table(format_table(shown, _PCT, labels={"ci": "Outcome rate, 95 % interval"}))
+show_table(format_table(shown, _PCT, labels={"ci": "Outcome rate, 95 % interval"}))
 
 # ----------------------------------------------------------------------------- intersections
 st.subheader("Intersections")
 group_cols = list(report.group_columns.values())
 if len(report.intersection):
-    st.plotly_chart(h.intersection_figure(report.intersection, group_cols), key="heatmap")
+    st.plotly_chart(intersection_figure(report.intersection, group_cols), key="heatmap")
     n_small = int(report.intersection["small_cell"].sum())
     st.caption(
         f"{n_small} of {len(report.intersection)} combinations have fewer than "
@@ -135,12 +111,12 @@ if len(report.intersection):
     )
     with st.expander("Table of the smallest combinations"):
         smallest = report.intersection.sort_values("n", kind="stable").head(50)
-        h.show_table(format_table(smallest, _PCT))
+        show_table(format_table(smallest, _PCT))
 else:
     st.info("No row has a value for every sensitive attribute, so there are no intersections.")
 
-h.next_step(
-    h.PAGE_TRAIN,
+next_step(
+    PAGE_TRAIN,
     "Next: 3 · Train, generate synthetic rows for the small groups",
     note="The Train page plans how many synthetic rows each small group needs.",
 )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import _helpers as h
+from dashboard.components.run_picker import pick_finished_run
+from dashboard.nav import PAGE_DATA
+from dashboard.run_files import run_file
 
 st.title("6 · Report")
-record = h.pick_finished_run(purpose="downloads")
+record = pick_finished_run(purpose="downloads")
 st.write(
     "Everything this run produced, for the review meeting and for your records. The CSV files "
     "are safe to open in a spreadsheet (cells that look like formulas are neutralised)."
@@ -28,7 +30,7 @@ DOWNLOADS = (
 )
 cols = st.columns(2)
 for i, (name, label, mime, ext) in enumerate(DOWNLOADS):
-    path = h.run_file(record, name)
+    path = run_file(record, name)
     with cols[i % 2], st.container(border=True):
         st.markdown(f"**{label}**")
         if path is None:
@@ -48,4 +50,4 @@ with st.expander("Settings of this run"):
     st.json(record.params)
 st.divider()
 st.caption("Start over with another table or other settings:")
-st.page_link(h.PAGE_DATA, label="1 · Data", icon=":material/upload_file:")
+st.page_link(PAGE_DATA, label="1 · Data", icon=":material/upload_file:")

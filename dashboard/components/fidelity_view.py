@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from dashboard import _helpers as h
 from dashboard._readings import show_fidelity_verdicts
+from dashboard.components.tables import show_table
 from mcrage_core.presentation.format import (
     HUMAN_LABELS,
     fmt_count,
@@ -46,7 +46,7 @@ def _per_group(by_group: pd.DataFrame) -> None:
     group_cols = [c for c in by_group.columns if c not in HUMAN_LABELS or c == "age_band"]
     by_group = sort_rows_by_group(by_group, group_cols)
     formats = {c: fmt_count for c in _COUNTS} | {c: fmt_group for c in group_cols}
-    h.show_table(
+    show_table(
         format_table(by_group, formats),
         column_config={
             human_label(k): st.column_config.TextColumn(help=text) for k, text in EXPLAIN.items()

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from dashboard import _helpers as h
+from dashboard.components.tables import show_table
+from dashboard.messages import md_escape, user_errors
 from mcrage_core.evaluation.results import DISPARITY_LABELS, FOUR_FIFTHS, METRIC_LABELS
 from mcrage_core.evaluation.verdicts import parity_expected_to_differ
 from mcrage_core.presentation import plots, tables
@@ -66,12 +67,12 @@ def pick_metric_and_attribute(results: AuditResults) -> tuple[str, str]:
 def show_group_metrics(results: AuditResults, attribute: str, metric: str) -> None:
     """Bars per group and strategy, the per-group table and, for a rare outcome, the two
     measures that still say something."""
-    with h.user_errors():
+    with user_errors():
         st.plotly_chart(
             plots.metric_bars_by_group(results, metric=metric, attribute=attribute),
             key="metric_bars",
         )
-    h.show_table(tables.group_table(results, attribute, metric))
+    show_table(tables.group_table(results, attribute, metric))
     if tables.is_rare_outcome(results):
         # accuracy is dominated by the negatives: the two measures that are not, per group
         prevalence = results.dataset.get("prevalence")
@@ -80,7 +81,7 @@ def show_group_metrics(results: AuditResults, attribute: str, metric: str) -> No
             f"accuracy and PR-AUC (a random model scores {fmt_number(prevalence, 2)}) rather "
             "than accuracy."
         )
-        h.show_table(tables.group_metrics_table(results, attribute), key="rare_outcome_table")
+        show_table(tables.group_metrics_table(results, attribute), key="rare_outcome_table")
 
 
 def _colours(results: AuditResults, attribute: str, table: pd.DataFrame) -> pd.DataFrame:
@@ -104,7 +105,7 @@ def show_fairness(results: AuditResults, attribute: str) -> None:
     """The change chart, the strategy × measure table with the 80 % rule, the real
     outcome rates and the groups left out."""
     st.caption(FAIRNESS_CAPTION)
-    with h.user_errors():
+    with user_errors():
         st.plotly_chart(plots.disparity_before_after(results, attribute=attribute), key="disparity")
     table = tables.disparity_table(results, attribute)
     colours = _colours(results, attribute, table)
@@ -124,10 +125,10 @@ def show_fairness(results: AuditResults, attribute: str) -> None:
             "**Real outcome rate per group** (the held-out real test rows): demographic parity "
             "compares predictions with each other, not with these rates."
         )
-        h.show_table(base, key="base_rates")
+        show_table(base, key="base_rates")
     excluded = tables.excluded_groups(results, attribute)
     if excluded:
-        st.caption(f"Left out of the gaps (too few test rows): {h.md_escape(', '.join(excluded))}")
+        st.caption(f"Left out of the gaps (too few test rows): {md_escape(', '.join(excluded))}")
 
 
 def show_notes(results: AuditResults) -> None:
@@ -136,4 +137,4 @@ def show_notes(results: AuditResults) -> None:
     if notes:
         with st.expander(f"{len(notes)} note(s) about this run"):
             for note in notes:
-                st.write(f"- {h.md_escape(note)}")
+                st.write(f"- {md_escape(note)}")

@@ -12,8 +12,8 @@ import pandas as pd
 
 from mcrage_core.evaluation.metrics import bootstrap_counts, group_metrics, metrics_from_counts
 from mcrage_core.evaluation.results import DISPARITIES, METRICS, OVERALL
-from mcrage_core.presentation.format import sort_groups
 from mcrage_core.rebalance import Prediction
+from mcrage_core.tables import sort_groups
 
 __all__ = ["Scores", "SeedBootstrap", "score_strategy"]
 

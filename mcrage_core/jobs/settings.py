@@ -33,13 +33,13 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from mcrage_core.errors import ConfigError
+from mcrage_core.evaluation.config import AuditConfig
 from mcrage_core.rebalance import STRATEGIES
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from mcrage_core.diffusion import CDDPMConfig
-    from mcrage_core.evaluation import AuditConfig
     from mcrage_core.tables import Schema
 
 __all__ = [
@@ -64,7 +64,9 @@ _KINDS: tuple[str, ...] = get_args(RunKind)
 _PRESETS: tuple[str, ...] = get_args(RunPreset)
 _CLASSIFIERS: tuple[str, ...] = get_args(Classifier)
 _PLAN_MODES: tuple[str, ...] = get_args(PlanMode)
-_BOOTSTRAP = 200
+_AUDIT_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(AuditConfig)}
+"""AuditConfig's defaults: the one place the audit's default numbers are written."""
+_BOOTSTRAP: int = _AUDIT_DEFAULTS["n_bootstrap"]
 _TINY_BOOTSTRAP = 50
 
 SCHEMA_FIELDS: tuple[str, ...] = (
@@ -113,27 +115,27 @@ class RunSettings:
     include: tuple[str, ...] = ()
     age_bands: tuple[int, ...] | None = None
     rebalance: tuple[str, ...] = ()
-    strategies: tuple[str, ...] = STRATEGIES
-    classifier: Classifier = "hgb"
-    preset: RunPreset = "quick"
-    device: str = "auto"
-    n_seeds: int = 1
+    strategies: tuple[str, ...] = _AUDIT_DEFAULTS["strategies"]
+    classifier: Classifier = _AUDIT_DEFAULTS["classifier"]
+    preset: RunPreset = _AUDIT_DEFAULTS["cddpm_preset"]
+    device: str = _AUDIT_DEFAULTS["device"]
+    n_seeds: int = _AUDIT_DEFAULTS["seeds"]
     train_steps: int | None = None
     sampling_steps: int | None = None
     overrides: Mapping[str, int | float | str | None] = field(default_factory=dict)
-    test_size: float = 0.25
-    small_group: int = 30
+    test_size: float = _AUDIT_DEFAULTS["test_size"]
+    small_group: int = _AUDIT_DEFAULTS["small_group"]
     n_bootstrap: int | None = None
-    plan_mode: PlanMode = "max"
-    plan_share: float | None = None
-    balance_outcome: bool = False
-    sensitive_as_features: bool = True
-    min_cell_rows: int = 20
-    allow_small_cells: bool = False
+    plan_mode: PlanMode = _AUDIT_DEFAULTS["plan_mode"]
+    plan_share: float | None = _AUDIT_DEFAULTS["plan_share"]
+    balance_outcome: bool = _AUDIT_DEFAULTS["balance_outcome"]
+    sensitive_as_features: bool = _AUDIT_DEFAULTS["sensitive_as_features"]
+    min_cell_rows: int = _AUDIT_DEFAULTS["min_cell_rows"]
+    allow_small_cells: bool = _AUDIT_DEFAULTS["allow_small_cells"]
     value_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    merge_below: int = 0
-    threshold: float = 0.5
-    min_test_rows: int = 5
+    merge_below: int = _AUDIT_DEFAULTS["merge_below"]
+    threshold: float = _AUDIT_DEFAULTS["threshold"]
+    min_test_rows: int = _AUDIT_DEFAULTS["min_test_rows"]
 
     def __post_init__(self) -> None:
         for name in _TUPLE_FIELDS:
@@ -256,8 +258,6 @@ class RunSettings:
     def audit_config(self, schema: Schema) -> AuditConfig:
         """The :class:`~mcrage_core.evaluation.pipeline.AuditConfig` for ``schema`` (from
         :meth:`infer`)."""
-        from mcrage_core.evaluation import AuditConfig
-
         if schema.target is None:
             raise ConfigError(
                 "the audit needs an outcome column; choose the target on the Data page "

@@ -16,7 +16,6 @@ import errno
 import sys
 import time
 import traceback
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,20 +25,15 @@ from mcrage_core.errors import ConfigError, MCRAGEError, TrainingCancelled
 from mcrage_core.jobs.execute import run_settings, train_settings, write_audit_artefacts
 from mcrage_core.jobs.launcher import RunRegistry
 from mcrage_core.jobs.records import ARTEFACT_FILES, CANCEL_FILE, RunRecord, classify_failure
-from mcrage_core.jobs.settings import RunPreset, RunSettings
 from mcrage_core.progress import ProgressEvent
 from mcrage_core.util import atomic_write_json
 
 if TYPE_CHECKING:
-    from mcrage_core.diffusion import CDDPMConfig
-    from mcrage_core.evaluation import AuditConfig
-    from mcrage_core.tables import Schema
+    pass
 
 __all__ = [
     "ProgressWriter",
     "CancelFlag",
-    "cddpm_config",
-    "audit_config",
     "run_job",
     "main",
     "MAX_HISTORY",
@@ -168,25 +162,6 @@ def _run_train(
 
 
 _JOBS = {"audit": _run_audit, "train": _run_train}
-
-
-def cddpm_config(
-    preset: RunPreset,
-    *,
-    device: str = "auto",
-    train_steps: int | None = None,
-    overrides: Mapping[str, int | float | str | None] | None = None,
-) -> CDDPMConfig:
-    """Compatibility wrapper: ``RunSettings(preset=..., ...).cddpm_config()``."""
-    settings = RunSettings(
-        preset=preset, device=device, train_steps=train_steps, overrides=dict(overrides or {})
-    )
-    return settings.cddpm_config()
-
-
-def audit_config(params: Mapping[str, Any], schema: Schema) -> AuditConfig:
-    """Compatibility wrapper: ``RunSettings.from_dict(params).audit_config(schema)``."""
-    return RunSettings.from_dict(params).audit_config(schema)
 
 
 def _friendly(exc: BaseException) -> str:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from mcrage_core.presentation.labels import HUMAN_LABELS, human_label, humanize_columns
-from mcrage_core.presentation.order import (
+from mcrage_core.tables.order import (
     MERGED_GROUP_LABEL,
     MISSING_GROUP_LABELS,
     group_sort_key,

@@ -62,6 +62,13 @@ from mcrage_core.tables.kinds import (
     nearly_unique,
     too_many_categories,
 )
+from mcrage_core.tables.order import (
+    MERGED_GROUP_LABEL,
+    MISSING_GROUP_LABELS,
+    group_sort_key,
+    sort_groups,
+    sort_rows_by_group,
+)
 from mcrage_core.tables.outcome import (
     binarize_target,
     detect_positive_class,
@@ -80,6 +87,11 @@ from mcrage_core.tables.roles import SENSITIVE_KINDS, SensitiveChoice
 from mcrage_core.tables.schema import ColumnInfo, ColumnRole, Schema, infer_schema, with_overrides
 
 __all__ = [
+    "MERGED_GROUP_LABEL",
+    "MISSING_GROUP_LABELS",
+    "group_sort_key",
+    "sort_groups",
+    "sort_rows_by_group",
     "AGE_BAND_COLUMN",
     "BAND_ABOVE_LEVELS",
     "DEFAULT_AGE_BANDS",

@@ -16,18 +16,26 @@ APP = REPO / "dashboard" / "app.py"
 SUPPORT2 = REPO / "sample_data" / "support2.csv"
 
 
+def app_test() -> AppTest:
+    """The real app, offering the test-only "tiny" model preset (seeded session key)."""
+    from dashboard.state import TEST_PRESETS
+
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state[TEST_PRESETS] = True
+    return at
+
+
 @pytest.fixture()
 def mcrage_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "mcrage_home"
     monkeypatch.setenv("MCRAGE_HOME", str(home))
-    monkeypatch.setenv("MCRAGE_TEST_MODE", "1")
     return home
 
 
 @pytest.fixture()
 def new_app(mcrage_home: Path) -> Callable[[], AppTest]:
     def make() -> AppTest:
-        return AppTest.from_file(str(APP), default_timeout=120)
+        return app_test()
 
     return make
 
@@ -118,7 +126,7 @@ def finished_home(tmp_path_factory: pytest.TempPathFactory, support2_small_csv: 
 def results_app(finished_home: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     """The app, seen by the session that owns the finished run."""
     monkeypatch.setenv("MCRAGE_HOME", str(finished_home))
-    at = AppTest.from_file(str(APP), default_timeout=120)
+    at = app_test()
     at.query_params["session"] = OWNER
     return at.run()
 
@@ -167,8 +175,7 @@ def coded_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     home = tmp_path_factory.mktemp("coded_home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MCRAGE_HOME", str(home))
-        mp.setenv("MCRAGE_TEST_MODE", "1")
-        at = AppTest.from_file(str(APP), default_timeout=120)
+        at = app_test()
         at.query_params["session"] = CODED_OWNER
         at.run()
         _upload(at, "actg320.csv", ACTG320.read_bytes())
@@ -204,8 +211,7 @@ def set_coded_roles_fixture() -> Callable[..., AppTest]:
 def coded_app(coded_run: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> AppTest:
     """The app, seen by the session that started the coded run."""
     monkeypatch.setenv("MCRAGE_HOME", str(coded_run["home"]))
-    monkeypatch.setenv("MCRAGE_TEST_MODE", "1")
-    at = AppTest.from_file(str(APP), default_timeout=120)
+    at = app_test()
     at.query_params["session"] = CODED_OWNER
     return at.run()
 

@@ -38,15 +38,19 @@ def _count(text: str) -> int:
 # --------------------------------------------------------------------------- Data page
 
 
-def test_schema_args_leave_labels_and_merging_to_the_audit() -> None:
-    from dashboard._helpers import schema_args
+def test_the_choices_leave_labels_and_merging_to_the_audit() -> None:
     from dashboard.state import DEFAULT_CHOICES
-    from mcrage_core.tables import infer_schema
+    from mcrage_core.jobs import RunSettings
+    from mcrage_core.jobs.settings import SCHEMA_FIELDS
 
     choices = {**DEFAULT_CHOICES, "target": "censor", "value_labels": LABELS, "merge_below": 20}
-    args = schema_args(choices)
-    assert "value_labels" not in args and "merge_below" not in args
-    infer_schema(pd.read_csv(ACTG320), **args)  # infer_schema accepts every argument
+    settings = RunSettings.from_choices(choices)
+    stored = settings.to_dict()
+    assert "value_labels" not in stored["schema"] and "merge_below" not in stored["schema"]
+    assert stored["audit"]["value_labels"] == LABELS and stored["audit"]["merge_below"] == 20
+    assert set(stored["schema"]) == set(SCHEMA_FIELDS)
+    _, schema = settings.infer(pd.read_csv(ACTG320))  # infer_schema accepts every argument
+    assert schema.target == "censor"
 
 
 def test_coded_columns_get_a_hint_and_labels_show_everywhere(

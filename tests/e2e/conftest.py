@@ -46,7 +46,6 @@ def server(tmp_path: Path) -> Iterator[str]:
     env.update(
         {
             "MCRAGE_HOME": str(tmp_path / "home"),
-            "MCRAGE_TEST_MODE": "1",
             "PYTHONPATH": str(REPO),
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         }
@@ -65,6 +64,8 @@ def server(tmp_path: Path) -> Iterator[str]:
             "127.0.0.1",
             "--server.headless",
             "true",
+            "--",
+            "--test-presets",  # offer the tiny model preset (dashboard.state.TEST_PRESETS)
         ],
         cwd=REPO,
         env=env,

@@ -6,10 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mcrage_core.diffusion import CDDPMConfig
-from mcrage_core.evaluation import AuditConfig, run_audit
 from mcrage_core.evaluation.results import AuditResults
-from mcrage_core.tables import infer_schema
 
 TARGET = "died_within_6_months"
 GROUPS = {"80+": 40, "<30": 120, "30-44": 10}  # listed out of age order on purpose
@@ -83,37 +80,12 @@ def tiny_results() -> AuditResults:
 
 
 @pytest.fixture(scope="session")
-def small_table(support2_small: pd.DataFrame):
-    return infer_schema(support2_small, target=TARGET)
+def small_audit(small_audit):
+    """The shared small audit (tests/conftest.py), its results only."""
+    return small_audit[0]
 
 
 @pytest.fixture(scope="session")
-def small_audit(small_table):
-    """Two seeds, four cheap strategies, logistic regression."""
-    data, schema = small_table
-    config = AuditConfig(
-        TARGET,
-        sensitive=("race", "sex", "age"),
-        strategies=("none", "oversample", "reweigh", "threshold"),
-        classifier="logreg",
-        seeds=2,
-        n_bootstrap=40,
-    )
-    return run_audit(data, schema, config)
-
-
-@pytest.fixture(scope="session")
-def cddpm_audit(small_table):
-    """One seed with the real CDDPM engine (tiny config) and SMOTE."""
-    data, schema = small_table
-    config = AuditConfig(
-        TARGET,
-        sensitive=("race", "sex"),
-        strategies=("none", "smote", "cddpm"),
-        classifier="logreg",
-        seeds=1,
-        n_bootstrap=20,
-        min_cell_rows=40,
-        cddpm_config=CDDPMConfig.preset("tiny", device="cpu"),
-    )
-    return run_audit(data, schema, config)
+def cddpm_audit(cddpm_audit):
+    """The shared CDDPM audit (tests/conftest.py), its results only."""
+    return cddpm_audit[0]

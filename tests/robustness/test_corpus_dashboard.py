@@ -54,6 +54,7 @@ from robustness_contract import (
 )
 from streamlit.testing.v1 import AppTest
 
+from dashboard.state import TEST_PRESETS
 from mcrage_core.tables.groups import MERGED_LABEL, code_key, format_labels
 
 pytestmark = pytest.mark.slow
@@ -250,10 +251,10 @@ def walk(request, tmp_path_factory) -> Iterator[Walk]:
     pages: dict[str, Page] = {}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MCRAGE_HOME", str(home))
-        mp.setenv("MCRAGE_TEST_MODE", "1")
         mp.delenv("MCRAGE_DEBUG", raising=False)
         t0 = time.monotonic()
         at = AppTest.from_file(str(APP), default_timeout=120)
+        at.session_state[TEST_PRESETS] = True  # offer the tiny model preset
         at.query_params["session"] = owner
         at.run()
 

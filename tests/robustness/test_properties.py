@@ -60,12 +60,11 @@ from robustness_contract import (
     read_text,
 )
 
+from mcrage_core.diffusion import CDDPMConfig
 from mcrage_core.errors import ConfigError, DataError, MCRAGEError
 from mcrage_core.evaluation import AuditConfig, preview_plan, run_audit, split_train_test
-from mcrage_core.jobs.worker import cddpm_config
-from mcrage_core.tables import load_table
+from mcrage_core.tables import infer_schema, load_table
 from mcrage_core.tables.records import synthetic_artefacts
-from mcrage_core.tables import infer_schema
 
 EXPLORE = os.environ.get("MCRAGE_HYPOTHESIS") == "explore"
 COMMON = {
@@ -259,7 +258,7 @@ def audit_config(sc: Scenario) -> AuditConfig:
         classifier="logreg",
         seeds=1,
         n_bootstrap=0,
-        cddpm_config=cddpm_config("tiny", device="cpu"),
+        cddpm_config=CDDPMConfig.preset("tiny", device="cpu"),
         allow_small_cells=sc.allow_small_cells,
         min_test_rows=sc.min_test_rows,
         merge_below=sc.merge_below,

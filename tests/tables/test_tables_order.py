@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mcrage_core.presentation.order import group_sort_key, sort_groups, sort_rows_by_group
 from mcrage_core.tables import DEFAULT_AGE_BANDS, age_band_labels
+from mcrage_core.tables.order import group_sort_key, sort_groups, sort_rows_by_group
 
 
 def test_age_bands_sort_by_their_lower_bound() -> None:

@@ -1,0 +1,218 @@
+"""The Train page's set-up: which groups to rebalance, the model preset and the advanced
+options (their defaults are :data:`mcrage_core.jobs.DEFAULTS`), the plan the chosen
+settings lead to, and the Start button that stores exactly those settings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, get_args
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import state
+from dashboard._readings import show_preview
+from dashboard.messages import md_escape, show_error
+from dashboard.nav import PAGE_DATA
+from dashboard.services import current_preview, device_label
+from mcrage_core.errors import MCRAGEError
+from mcrage_core.jobs import DEFAULTS, RunPreset
+from mcrage_core.presentation.format import fmt_count
+from mcrage_core.rebalance import STRATEGY_LABELS
+
+if TYPE_CHECKING:
+    from mcrage_core.jobs import RunRegistry, RunSettings
+    from mcrage_core.tables import Schema
+
+__all__ = [
+    "DEVICES",
+    "PRESET_TEXTS",
+    "choose_rebalance",
+    "presets",
+    "run_options",
+    "show_plan",
+    "show_small_cell_risk",
+    "start_button",
+]
+
+PRESET_TEXTS: dict[str, tuple[str, str]] = {
+    "tiny": ("Tiny (test)", "seconds; for automated tests only"),
+    "quick": ("Quick", "a few minutes on a laptop CPU; good for a first look"),
+    "standard": ("Standard", "better synthetic rows; best with a GPU"),
+    "thorough": ("Thorough", "largest model, longest training; use a GPU"),
+}
+"""Label and caption of each model preset on the Train page."""
+DEVICES = ["auto", "cpu", "cuda", "mps"]
+
+
+def presets() -> dict[str, tuple[str, str]]:
+    """Model presets shown on the Train page: key -> (label, caption). ``"tiny"`` only
+    when the session offers test presets (:data:`state.TEST_PRESETS`)."""
+    test = bool(st.session_state.get(state.TEST_PRESETS))
+    return {k: PRESET_TEXTS[k] for k in get_args(RunPreset) if test or k != "tiny"}
+
+
+def choose_rebalance(mapping: dict[str, str], schema: Schema) -> list[str]:
+    """The attribute kinds to rebalance (``mapping``: kind -> group column), next to the
+    outcome the run predicts. Stops the page when none is chosen."""
+    kinds = list(mapping)
+    c1, c2 = st.columns([2, 1])
+    default_kind = next((k for k in ("race", "sex", "age") if k in kinds), kinds[0])
+    chosen: list[str] = c1.multiselect(
+        "Rebalance which attribute(s)? Several means their combinations.",
+        kinds,
+        default=[default_kind],
+        format_func=lambda k: f"{k} ({mapping[k]})",
+        key="rebalance",
+    )
+    c2.markdown(f"**Outcome:** {md_escape(schema.target)} = {md_escape(schema.positive_class)}")
+    c2.page_link(PAGE_DATA, label="Change on the Data page", icon=":material/edit:")
+    if not chosen:
+        st.warning("Pick at least one attribute to rebalance.")
+        st.stop()
+    return chosen
+
+
+def run_options() -> dict[str, Any]:
+    """The preset, compute and Advanced widgets: keyword options of RunSettings."""
+    offered = presets()
+    default = "tiny" if "tiny" in offered else DEFAULTS.preset
+    p1, p2 = st.columns([2, 1])
+    preset = p1.radio(
+        "Model preset",
+        list(offered),
+        index=list(offered).index(default),
+        format_func=lambda k: offered[k][0],
+        captions=[offered[k][1] for k in offered],
+        horizontal=True,
+        key="preset",
+    )
+    with p2:
+        st.markdown("**Compute**")
+        st.write(device_label())
+    with st.expander("Advanced"):
+        options = _advanced()
+    return {"preset": preset, **options}
+
+
+def _number(
+    box: Any, key: str, label: str, low: float, high: float, default: float, **extra: Any
+) -> float:
+    """A number widget in ``box`` (a column), starting at ``default``."""
+    value = box.number_input(label, min_value=low, max_value=high, value=default, key=key, **extra)
+    return float(value)
+
+
+def _advanced() -> dict[str, Any]:
+    a1, a2, a3 = st.columns(3)
+    strategies = a1.multiselect(
+        "Strategies to compare",
+        list(STRATEGY_LABELS),
+        default=list(DEFAULTS.strategies),
+        format_func=lambda s: STRATEGY_LABELS[s],
+        key="strategies",
+    )
+    seeds = _number(a2, "n_seeds", "Repeats (seeds)", 1, 10, DEFAULTS.n_seeds)
+    device = a3.selectbox("Device", DEVICES, index=DEVICES.index(DEFAULTS.device), key="device")
+    b1, b2, b3 = st.columns(3)
+    steps = _number(
+        b1,
+        "train_steps",
+        "Training steps (0 = preset default)",
+        0,
+        200_000,
+        DEFAULTS.train_steps or 0,
+        step=500,
+    )
+    min_cell = _number(
+        b2,
+        "min_cell_rows",
+        "Do not synthesise cells with fewer real rows than",
+        1,
+        1_000,
+        DEFAULTS.min_cell_rows,
+    )
+    allow_small = b3.checkbox(
+        "Allow small cells anyway (privacy risk)",
+        value=DEFAULTS.allow_small_cells,
+        key="allow_small",
+    )
+    threshold = _number(
+        b1,
+        "threshold",
+        "Decision threshold",
+        0.05,
+        0.95,
+        DEFAULTS.threshold,
+        step=0.05,
+        format="%.2f",
+        help="A patient is predicted positive when the model's probability is at least "
+        "this. Accuracy, F1 and every parity measure depend on it; AUROC does not.",
+    )
+    return {
+        "strategies": tuple(strategies or DEFAULTS.strategies),
+        "n_seeds": int(seeds),
+        "device": device,
+        "train_steps": int(steps) or None,
+        "min_cell_rows": int(min_cell),
+        "allow_small_cells": bool(allow_small),
+        "threshold": round(float(threshold), 2),
+    }
+
+
+def show_plan(settings: RunSettings, kinds: list[str]) -> bool:
+    """The augmentation plan of ``settings`` (the worker's own preview); whether the run
+    can start."""
+    try:
+        preview = current_preview(settings)
+    except MCRAGEError as exc:
+        show_error(exc, prefix="This run cannot start: ")
+        return False
+    cddpm = "cddpm" in settings.strategies
+    can_run = show_preview(preview, cddpm=cddpm, what=" × ".join(kinds))
+    if cddpm:
+        show_small_cell_risk(
+            preview.plan, min_rows=settings.min_cell_rows, allowed=settings.allow_small_cells
+        )
+    return can_run
+
+
+def start_button(
+    registry: RunRegistry, owner: str, settings: RunSettings, *, can_run: bool
+) -> None:
+    """Start the run with exactly ``settings`` (the worker reads ``settings.to_dict()``)."""
+    if st.button(
+        "Start training",
+        type="primary",
+        key="start_run",
+        icon=":material/play_arrow:",
+        disabled=not can_run,
+        help=None if can_run else "Fix the problem shown above first.",
+    ):
+        try:
+            run_id = registry.start_run(owner, settings, st.session_state[state.DATA])
+        except MCRAGEError as exc:
+            show_error(exc)
+        else:
+            state.select_run(run_id)
+
+
+def show_small_cell_risk(plan: pd.DataFrame, *, min_rows: int, allowed: bool) -> None:
+    """When small cells are allowed, warn about the plan cells (exact training rows) that
+    the privacy guardrail would otherwise have skipped. When they are not allowed, the
+    preview's notes name every skipped cell."""
+    if not allowed or "n_real" not in plan or "n_add" not in plan:
+        return
+    small = plan[(plan["n_add"] > 0) & (plan["n_real"] < int(min_rows))]
+    if small.empty:
+        return
+    cols = [c for c in plan.columns if c not in ("n_real", "n_add", "n_final", "blocked")]
+    names = ", ".join(
+        " / ".join(md_escape(str(row[c])) for c in cols) + f" ({fmt_count(row['n_real'])} rows)"
+        for _, row in small.iterrows()
+    )
+    st.warning(
+        f"Privacy: {len(small)} cell(s) have fewer than {min_rows} real training rows "
+        f"({names}). You allowed them anyway: a generator trained on so few patients can "
+        "reproduce them closely.",
+        icon=":material/privacy_tip:",
+    )
