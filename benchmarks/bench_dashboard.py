@@ -91,7 +91,7 @@ def bench_apptest(csv_bytes: bytes, reruns: int) -> dict[str, object]:
     upload_s = time.perf_counter() - t0
     assert not at.exception, at.exception
     t0 = time.perf_counter()
-    at.switch_page("pages/imbalance.py").run()
+    at.switch_page("app_pages/imbalance.py").run()
     imbalance_s = time.perf_counter() - t0
     assert not at.exception and len(at.get("plotly_chart")) >= 3
     out: dict[str, object] = {
@@ -99,7 +99,7 @@ def bench_apptest(csv_bytes: bytes, reruns: int) -> dict[str, object]:
         "first_imbalance_run_s": round(imbalance_s, 3),
         "upload_to_imbalance_s": round(upload_s + imbalance_s, 3),
     }
-    for page in ("pages/imbalance.py", "pages/data.py", "pages/train.py"):
+    for page in ("app_pages/imbalance.py", "app_pages/data.py", "app_pages/train.py"):
         at.switch_page(page).run()
         times = []
         for _ in range(reruns):
