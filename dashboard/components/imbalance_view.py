@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.messages import md_escape, show_warning, user_errors
-from mcrage_core.tables import MERGED_LABEL, merge_small_groups
+from mcrage_core.tables import MERGED_LABEL, merge_small_groups, needs_band
 
 if TYPE_CHECKING:
     from mcrage_core.tables import ImbalanceReport, Schema
@@ -25,9 +25,7 @@ def merging_note(coerced: pd.DataFrame, schema: Schema, merge_below: int) -> Non
     age_col = schema.sensitive.get("age")
     merging = []
     for col in dict.fromkeys(schema.sensitive.values()):
-        if col == age_col or col not in coerced.columns:
-            continue
-        if pd.api.types.is_numeric_dtype(coerced[col]) and coerced[col].nunique() > 20:
+        if col not in coerced.columns or needs_band(coerced[col], is_age=col == age_col):
             continue  # banded by the audit, never merged
         with user_errors():
             _, small_groups = merge_small_groups(coerced[col], min_rows=merge_below)
