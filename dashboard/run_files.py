@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,16 +12,10 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.messages import user_errors
-from mcrage_core.errors import MCRAGEError
 from mcrage_core.evaluation import AuditResults
 from mcrage_core.presentation.format import fmt_count
 from mcrage_core.tables import (
-    DEFAULT_AGE_BANDS,
-    MERGED_LABEL,
     SIDECAR_FILE,
-    add_age_band,
-    apply_labels,
-    code_key,
 )
 
 if TYPE_CHECKING:
@@ -34,7 +27,6 @@ __all__ = [
     "run_file",
     "run_sidecar",
     "why_no_synthetic_rows",
-    "with_audit_groups",
 ]
 
 
@@ -128,30 +120,3 @@ def _blocked_cells(blocked: list[dict[str, Any]]) -> str:
         f"{fmt_count(cell.get('n_add'))} planned)"
         for cell in blocked
     )
-
-
-def with_audit_groups(
-    frame: pd.DataFrame, results: AuditResults, record: RunRecord
-) -> pd.DataFrame:
-    """A run's CSV (in the input's own codes) as the audit saw it: value labels applied,
-    and the group columns the results are reported by (merged groups, age bands) added."""
-    labels = {
-        c: m for c, m in (results.dataset.get("value_labels") or {}).items() if c in frame.columns
-    }
-    try:
-        out, _ = apply_labels(frame, labels)
-    except MCRAGEError:
-        out = frame
-    merged = results.dataset.get("merged_groups") or {}
-    edges = (record.params.get("schema") or {}).get("age_bands") or DEFAULT_AGE_BANDS
-    for gcol, src in (results.dataset.get("attributes") or {}).items():
-        if gcol in out.columns or src not in out.columns:
-            continue
-        if gcol in merged:
-            keys = out[src].map(lambda v: code_key(v) if pd.notna(v) else None)
-            out = out.assign(**{gcol: keys.where(~keys.isin(merged[gcol]), MERGED_LABEL)})
-        else:
-            with contextlib.suppress(MCRAGEError, ValueError, TypeError):
-                out = add_age_band(out, src, tuple(edges), name=gcol)
-                out[gcol] = out[gcol].astype(object).where(out[gcol].notna(), None)
-    return out

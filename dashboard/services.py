@@ -73,9 +73,8 @@ def choices() -> dict[str, Any]:
 def run_settings(ch: dict[str, Any] | None = None, **options: Any) -> RunSettings:
     """The :class:`~mcrage_core.jobs.RunSettings` of the choices ``ch`` (default: the
     session's) and the run ``options`` (keywords of RunSettings; the rest keep its
-    defaults). Empty age band edges mean the default bands."""
+    defaults)."""
     values = choices() if ch is None else dict(ch)
-    values["age_bands"] = values.get("age_bands") or None
     options.setdefault("table", st.session_state.get(state.DATA_NAME))
     return RunSettings.from_choices(values, **options)
 

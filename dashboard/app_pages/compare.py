@@ -13,8 +13,8 @@ from dashboard.run_files import (
     load_results,
     load_run_csv,
     why_no_synthetic_rows,
-    with_audit_groups,
 )
+from mcrage_core.evaluation import audit_groups
 from mcrage_core.presentation import plots
 from mcrage_core.presentation.format import fmt_count, sort_groups
 
@@ -32,8 +32,8 @@ if synthetic is None or augmented is None or synthetic.empty:
 real = augmented[augmented["source"] == "real"] if "source" in augmented else augmented
 group_col = str((results.dataset.get("rebalance") or [results.primary_attribute])[0])
 # the files keep the input's codes: show the labels and the audit's groups, as the results do
-real = with_audit_groups(real, results, record)
-synthetic = with_audit_groups(synthetic, results, record)
+real = audit_groups(real, results)
+synthetic = audit_groups(synthetic, results)
 features = [c for c in results.dataset.get("features") or [] if c in synthetic.columns]
 columns = [c for c in [*features, results.dataset.get("target"), group_col] if c in synthetic]
 

@@ -20,7 +20,7 @@ from mcrage_core.evaluation.classifiers import (
     make_classifier,
 )
 from mcrage_core.evaluation.config import AuditConfig, CDDPMPreset
-from mcrage_core.evaluation.dataset import leaky_columns
+from mcrage_core.evaluation.dataset import audit_groups, leaky_columns
 from mcrage_core.evaluation.metrics import bootstrap_counts, group_metrics, metrics_from_counts
 from mcrage_core.evaluation.pipeline import run_audit
 from mcrage_core.evaluation.prepare import Prepared, prepare
@@ -47,6 +47,7 @@ from mcrage_core.evaluation.verdicts import (
 )
 
 __all__ = [
+    "audit_groups",
     "BASE_RATE_GAP",
     "CDDPMPreset",
     "CLASSIFIERS",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,9 +14,27 @@ import pandas as pd
 from mcrage_core import __version__
 from mcrage_core.errors import ConfigError, DataError
 from mcrage_core.evaluation.prepare import Prepared
-from mcrage_core.tables import Schema, audit_imbalance
+from mcrage_core.tables import (
+    DEFAULT_AGE_BANDS,
+    MERGED_LABEL,
+    Schema,
+    add_age_band,
+    apply_labels,
+    audit_imbalance,
+    code_key,
+)
 
-__all__ = ["base_rates", "imbalance_summary", "leak_warning", "leaky_columns", "versions"]
+if TYPE_CHECKING:
+    from mcrage_core.evaluation.results import AuditResults
+
+__all__ = [
+    "audit_groups",
+    "base_rates",
+    "imbalance_summary",
+    "leak_warning",
+    "leaky_columns",
+    "versions",
+]
 
 
 def versions() -> dict[str, str]:
@@ -122,4 +140,31 @@ def base_rates(data: pd.DataFrame, attributes: Sequence[str], target: str) -> di
         out[attr] = {
             str(g): {"n": int(r["size"]), "rate": float(r["mean"])} for g, r in stats.iterrows()
         }
+    return out
+
+
+def audit_groups(frame: pd.DataFrame, results: AuditResults) -> pd.DataFrame:
+    """A table in the input's own codes (a run's CSV) as the audit saw it: its value labels
+    applied, and the group columns the results are reported by (merged groups, age bands)
+    added, from what ``results`` recorded. ``frame`` is not changed."""
+    dataset = results.dataset
+    labels = {c: m for c, m in (dataset.get("value_labels") or {}).items() if c in frame.columns}
+    try:
+        out, _ = apply_labels(frame, labels)
+    except (ConfigError, DataError):
+        out = frame.copy()
+    merged = dataset.get("merged_groups") or {}
+    edges = tuple(dataset.get("age_bands") or DEFAULT_AGE_BANDS)
+    for gcol, src in (dataset.get("attributes") or {}).items():
+        if gcol in out.columns or src not in out.columns:
+            continue
+        if gcol in merged:
+            keys = out[src].map(lambda v: code_key(v) if pd.notna(v) else None)
+            out = out.assign(**{gcol: keys.where(~keys.isin(merged[gcol]), MERGED_LABEL)})
+            continue
+        try:
+            out = add_age_band(out, src, edges, name=gcol)
+        except (ConfigError, DataError, ValueError, TypeError):
+            continue
+        out[gcol] = out[gcol].astype(object).where(out[gcol].notna(), None)
     return out

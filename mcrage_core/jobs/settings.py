@@ -140,8 +140,9 @@ class RunSettings:
     def __post_init__(self) -> None:
         for name in _TUPLE_FIELDS:
             object.__setattr__(self, name, _str_tuple(name, getattr(self, name)))
-        if self.age_bands is not None:
-            object.__setattr__(self, "age_bands", tuple(int(b) for b in self.age_bands))
+        if self.age_bands is not None:  # no edges at all: the default bands
+            edges = tuple(int(b) for b in self.age_bands)
+            object.__setattr__(self, "age_bands", edges or None)
         if self.sensitive is not None and not isinstance(self.sensitive, Mapping):
             object.__setattr__(self, "sensitive", _str_tuple("sensitive", self.sensitive))
         if not self.train_steps:

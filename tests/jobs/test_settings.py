@@ -205,3 +205,11 @@ def test_cli_builds_its_settings_with_the_same_defaults() -> None:
     )  # fmt: skip
     with pytest.raises(ConfigError, match="--train-steps must be at least 1"):
         settings_from_args(args)
+
+
+def test_no_age_band_edges_mean_the_default_bands() -> None:
+    from mcrage_core.jobs import RunSettings
+
+    assert RunSettings(age_bands=()).age_bands is None
+    assert RunSettings(age_bands=[40, 60]).age_bands == (40, 60)
+    assert RunSettings.from_dict(RunSettings(age_bands=()).to_dict()) == RunSettings()
