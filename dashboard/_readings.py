@@ -14,7 +14,8 @@ import streamlit as st
 from dashboard.components.tables import show_table
 from mcrage_core.evaluation.verdicts import fairness_findings
 from mcrage_core.fidelity import FIDELITY_HELP, fidelity_verdict
-from mcrage_core.presentation.format import format_table, sort_rows_by_group
+from mcrage_core.presentation.format import format_table
+from mcrage_core.tables import sort_rows_by_group
 
 if TYPE_CHECKING:
     from mcrage_core.evaluation import PlanPreview

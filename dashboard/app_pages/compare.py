@@ -16,7 +16,8 @@ from dashboard.run_files import (
 )
 from mcrage_core.evaluation import audit_groups
 from mcrage_core.presentation import plots
-from mcrage_core.presentation.format import fmt_count, sort_groups
+from mcrage_core.presentation.format import fmt_count
+from mcrage_core.tables import sort_groups
 
 ALL = "All groups"
 

@@ -17,8 +17,8 @@ from mcrage_core.presentation.format import (
     fmt_number,
     fmt_pct,
     format_table,
-    sort_rows_by_group,
 )
+from mcrage_core.tables import sort_rows_by_group
 
 _PCT = {c: fmt_pct for c in ("share", "outcome_rate", "ci_low", "ci_high")}
 

@@ -17,8 +17,8 @@ from mcrage_core.presentation.format import (
     fmt_number,
     format_table,
     human_label,
-    sort_rows_by_group,
 )
+from mcrage_core.tables import sort_rows_by_group
 
 if TYPE_CHECKING:
     from mcrage_core.evaluation.results import AuditResults

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mcrage_core.diffusion.column_specs import CategoryValue, py_scalar
 from mcrage_core.diffusion.columns import missing_columns_error
-from mcrage_core.diffusion.encoding import CategoryValue, py_scalar
 from mcrage_core.errors import ConfigError, DataError
 from mcrage_core.util.allocation import largest_remainder
 

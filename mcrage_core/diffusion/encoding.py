@@ -29,7 +29,6 @@ from scipy.special import ndtr, ndtri
 
 from mcrage_core.diffusion.column_specs import (
     CategoryValue,
-    ColumnKind,
     ColumnSpec,
     py_scalar,
     restore_categorical,
@@ -39,15 +38,7 @@ from mcrage_core.diffusion.column_specs import (
 from mcrage_core.errors import DataError, ModelFileError
 from mcrage_core.tables import MAX_CATEGORIES, decimals_of
 
-__all__ = [
-    "CategoryValue",
-    "ColumnKind",
-    "ColumnSpec",
-    "ENCODER_STATE_VERSION",
-    "TabularEncoder",
-    "py_scalar",
-    "restore_categorical",
-]
+__all__ = ["ENCODER_STATE_VERSION", "TabularEncoder"]
 
 ENCODER_STATE_VERSION = 1
 _BOUND = 1e-7  # same bound as scikit-learn's QuantileTransformer: |z| <= 5.2

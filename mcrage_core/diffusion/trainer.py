@@ -26,12 +26,11 @@ from torch import nn
 from mcrage_core.diffusion.checkpoint import CHECKPOINT_DIR, load_checkpoint, save_checkpoint
 from mcrage_core.diffusion.config import AmpMode, CDDPMConfig
 from mcrage_core.diffusion.denoiser import Denoiser
-from mcrage_core.diffusion.persistence import sha256_file
 from mcrage_core.diffusion.schedule import NoiseSchedule
 from mcrage_core.errors import TrainingCancelled, TrainingFailed
 from mcrage_core.progress import CancelCheck, ProgressCallback, ProgressEvent
 
-__all__ = ["TrainerSettings", "Trainer", "TrainLogEntry", "CHECKPOINT_DIR", "sha256_file"]
+__all__ = ["TrainerSettings", "Trainer", "TrainLogEntry", "CHECKPOINT_DIR"]
 
 STAGE = "Training CDDPM"
 

@@ -29,7 +29,7 @@ the worker calls::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from mcrage_core.errors import ConfigError
@@ -223,10 +223,6 @@ class RunSettings:
         values = {k: v for k, v in choices.items() if k in _NAMES}
         values.update(options)
         return _build(values)
-
-    def with_changes(self, **changes: Any) -> RunSettings:
-        """A validated copy with some settings changed."""
-        return replace(self, **changes)
 
     # ----------------------------------------------------------------- engine objects
 

@@ -22,8 +22,6 @@ from mcrage_core.presentation.format import (
     format_table,
     human_label,
     humanize_columns,
-    sort_groups,
-    sort_rows_by_group,
 )
 from mcrage_core.presentation.report import plain_summary, render_report
 from mcrage_core.presentation.tables import (
@@ -47,8 +45,6 @@ __all__ = [
     "format_table",
     "human_label",
     "humanize_columns",
-    "sort_groups",
-    "sort_rows_by_group",
     "plain_summary",
     "render_report",
     "base_rate_table",

@@ -15,8 +15,6 @@ Examples
 '0.30 to 0.45'
 >>> fmt_signed(None)
 '—'
->>> sort_groups(["80+", "30-44", "(missing)", "<30", "65-79"])
-['<30', '30-44', '65-79', '80+', '(missing)']
 """
 
 from __future__ import annotations
@@ -29,20 +27,11 @@ import numpy as np
 import pandas as pd
 
 from mcrage_core.presentation.labels import HUMAN_LABELS, human_label, humanize_columns
-from mcrage_core.tables.order import (
-    MERGED_GROUP_LABEL,
-    MISSING_GROUP_LABELS,
-    group_sort_key,
-    sort_groups,
-    sort_rows_by_group,
-)
 
 __all__ = [
     "MISSING",
     "NO_VALUE",
     "BASELINE",
-    "MISSING_GROUP_LABELS",
-    "MERGED_GROUP_LABEL",
     "HUMAN_LABELS",
     "is_missing",
     "fmt_number",
@@ -58,9 +47,6 @@ __all__ = [
     "fmt_value",
     "human_label",
     "humanize_columns",
-    "group_sort_key",
-    "sort_groups",
-    "sort_rows_by_group",
     "format_table",
 ]
 

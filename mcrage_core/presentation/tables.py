@@ -33,8 +33,8 @@ from mcrage_core.presentation.format import (
     fmt_pct,
     fmt_with_change,
     humanize_columns,
-    sort_rows_by_group,
 )
+from mcrage_core.tables import sort_rows_by_group
 
 if TYPE_CHECKING:
     from mcrage_core.evaluation.results import AuditResults

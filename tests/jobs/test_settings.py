@@ -122,7 +122,7 @@ def test_include_and_age_bands_reach_infer_schema(table: pd.DataFrame, monkeypat
     default = RunSettings(target=TARGET)
     _, schema = default.infer(table)
     assert "patient_id" in schema.identifiers  # excluded unless brought back
-    settings = default.with_changes(include=("patient_id",), age_bands=(40, 60, 75))
+    settings = replace(default, include=("patient_id",), age_bands=(40, 60, 75))
     _, schema = settings.infer(table)
     assert "patient_id" in schema.features and schema.age_bands == (40, 60, 75)
 

@@ -8,7 +8,7 @@ Layout rules shared by every figure (see :mod:`._style`): titles are wrapped to
 :data:`TITLE_WIDTH` characters per line and the top margin grows with the number of
 title lines (and subplot titles), so a title is never cut off or drawn over the plot;
 legends sit beside the plot, below the title. Groups are shown in the order of
-:func:`mcrage_core.presentation.format.sort_groups` (age bands by their lower bound).
+:func:`mcrage_core.tables.sort_groups` (age bands by their lower bound).
 
 * :mod:`.imbalance` — group sizes, outcome rates, intersections;
 * :mod:`.results` — metrics per group, fairness changes per strategy;

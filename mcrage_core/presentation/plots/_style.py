@@ -15,7 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mcrage_core.errors import ConfigError
-from mcrage_core.presentation.format import fmt_pct, group_sort_key
+from mcrage_core.presentation.format import fmt_pct
+from mcrage_core.tables import group_sort_key
 
 __all__ = [
     "STRATEGY_COLORS",

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mcrage_core.errors import ConfigError
-from mcrage_core.presentation.format import fmt_count, fmt_pct, sort_groups
+from mcrage_core.presentation.format import fmt_count, fmt_pct
 from mcrage_core.presentation.plots._style import (
     REAL_COLOR,
     SYNTHETIC_COLOR,
@@ -17,6 +17,7 @@ from mcrage_core.presentation.plots._style import (
     as_frame,
     finish,
 )
+from mcrage_core.tables import sort_groups
 
 __all__ = ["column_overlay", "correlation_difference_heatmap", "projection_2d", "loss_curve"]
 

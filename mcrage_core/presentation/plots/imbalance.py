@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from mcrage_core.errors import ConfigError
-from mcrage_core.presentation.format import fmt_count, fmt_pct, sort_groups
+from mcrage_core.presentation.format import fmt_count, fmt_pct
 from mcrage_core.presentation.plots._style import (
     REAL_COLOR,
     TableLike,
@@ -21,6 +21,7 @@ from mcrage_core.presentation.plots._style import (
     pick_attribute,
 )
 from mcrage_core.presentation.tables import intersection_table
+from mcrage_core.tables import sort_groups
 
 __all__ = [
     "group_counts_bar",
