@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from mcrage_core.errors import ConfigError, DataError
-from mcrage_core.evaluation import AuditConfig, preview_plan, run_audit
+from mcrage_core.evaluation import AuditConfig, AuditResults, preview_plan, run_audit
 from mcrage_core.evaluation.verdicts import fairness_findings
 from mcrage_core.fidelity import fidelity_verdict
 from mcrage_core.tables import infer_schema
@@ -75,6 +75,21 @@ def actg_audit(actg, tiny_config):
 
 
 # ------------------------------------------------------------------ 1. rare strata
+
+
+def _baseline_by_race(table: pd.DataFrame, target: str, positive: str, **options) -> AuditResults:
+    """The baseline alone (logistic regression, one seed, no bootstrap), judged by race."""
+    data, schema = infer_schema(table, target=target, positive_class=positive, sensitive=["race"])
+    config = AuditConfig(
+        target,
+        sensitive=("race",),
+        strategies=("none",),
+        classifier="logreg",
+        seeds=1,
+        n_bootstrap=0,
+        **options,
+    )
+    return run_audit(data, schema, config)
 
 
 def test_race_rebalancing_on_the_trial_table_runs(actg_audit):
@@ -192,16 +207,7 @@ def test_near_trivial_model_is_flagged():
             "died": np.where(rng.random(n) < 0.05, "yes", "no"),
         }
     )
-    data, schema = infer_schema(df, target="died", positive_class="yes", sensitive=["race"])
-    config = AuditConfig(
-        "died",
-        sensitive=("race",),
-        strategies=("none",),
-        classifier="logreg",
-        seeds=1,
-        n_bootstrap=0,
-    )
-    results = run_audit(data, schema, config)
+    results = _baseline_by_race(df, "died", "yes")
     trivial = [f for f in fairness_findings(results) if f.code == "near_trivial_model"]
     assert trivial and "predicting nobody positive" in trivial[0].text
 
@@ -315,17 +321,12 @@ def test_value_labels_apply_once_and_never_to_the_outcome():
             "y": (rng.random(400) < 0.3).astype(int),
         }
     )
-    data, schema = infer_schema(table, target="y", positive_class="1", sensitive=["race"])
-    config = AuditConfig(
+    results = _baseline_by_race(
+        table,
         "y",
-        sensitive=("race",),
-        strategies=("none",),
-        classifier="logreg",
-        seeds=1,
-        n_bootstrap=0,
+        "1",
         value_labels={"y": {"1": "died", "0": "alive"}, "race": {"1": "A", "2": "B"}},
     )
-    results = run_audit(data, schema, config)
     assert any("outcome column 'y' were not used" in w for w in results.warnings)
     assert set(results.metrics.loc[results.metrics["attribute"] == "race", "group"]) == {"A", "B"}
 
@@ -342,16 +343,7 @@ def test_a_column_that_gives_the_outcome_away_is_flagged():
             "y": y,
         }
     )
-    data, schema = infer_schema(table, target="y", positive_class="1", sensitive=["race"])
-    config = AuditConfig(
-        "y",
-        sensitive=("race",),
-        strategies=("none",),
-        classifier="logreg",
-        seeds=1,
-        n_bootstrap=0,
-    )
-    results = run_audit(data, schema, config)
+    results = _baseline_by_race(table, "y", "1")
     assert "days_to_death" in results.dataset["leaky_columns"]
     assert "lab" not in results.dataset["leaky_columns"]
     assert any(f.code == "outcome_leak" for f in fairness_findings(results))
