@@ -17,6 +17,7 @@ from mcrage_core.presentation.format import (
     fmt_number,
     format_table,
     human_label,
+    training_sentence,
 )
 from mcrage_core.tables import sort_rows_by_group
 
@@ -59,6 +60,9 @@ def show_scores(results: AuditResults) -> None:
     group."""
     fidelity = results.fidelity or {}
     overall = fidelity.get("overall") or {}
+    trained = training_sentence(results.training)
+    if trained:
+        st.caption(trained)
     cols = st.columns(3)
     for i, (key, text) in enumerate(EXPLAIN.items()):
         value = overall.get(key)

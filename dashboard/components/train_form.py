@@ -14,6 +14,7 @@ from dashboard._readings import show_preview
 from dashboard.messages import md_escape, show_error
 from dashboard.nav import PAGE_DATA
 from dashboard.services import current_preview, device_label
+from mcrage_core.diffusion import PRESET_LABELS
 from mcrage_core.errors import MCRAGEError
 from mcrage_core.jobs import DEFAULTS, RunPreset
 from mcrage_core.presentation.format import fmt_count
@@ -34,12 +35,7 @@ __all__ = [
     "start_button",
 ]
 
-PRESET_TEXTS: dict[str, tuple[str, str]] = {
-    "tiny": ("Tiny (test)", "seconds; for automated tests only"),
-    "quick": ("Quick", "a few minutes on a laptop CPU; good for a first look"),
-    "standard": ("Standard", "better synthetic rows; best with a GPU"),
-    "thorough": ("Thorough", "largest model, longest training; use a GPU"),
-}
+PRESET_TEXTS = PRESET_LABELS
 """Label and caption of each model preset on the Train page."""
 DEVICES = ["auto", "cpu", "cuda", "mps"]
 
@@ -117,7 +113,7 @@ def _advanced() -> dict[str, Any]:
     steps = _number(
         b1,
         "train_steps",
-        "Training steps (0 = preset default)",
+        "Training steps (0 = the preset's time budget)",
         0,
         200_000,
         DEFAULTS.train_steps or 0,

@@ -6,9 +6,11 @@ import argparse
 import json
 import sys
 import time
-from typing import TextIO
+from collections.abc import Mapping
+from typing import Any, TextIO
 
 from mcrage_core.commands._options import add_device, add_threads
+from mcrage_core.jobs import DEFAULTS
 
 HELP = "Train the conditional diffusion model (CDDPM) on a table and save it to a folder."
 
@@ -97,10 +99,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
         choices=("quick", "standard", "thorough"),
-        default="standard",
-        help="model size and training length (default: standard; larger on a GPU)",
+        default=DEFAULTS.preset,
+        help="training time budget: quick about 1 minute, standard up to 5, thorough up "
+        f"to 15 (default: {DEFAULTS.preset}; larger networks on a GPU)",
     )
-    parser.add_argument("--steps", type=int, help="training steps (overrides the preset)")
+    parser.add_argument(
+        "--steps", type=int, help="train exactly this many steps (replaces the time budget)"
+    )
     add_device(parser, help="where to train (default: auto = CUDA, then Apple MPS, then CPU)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     add_threads(parser)
@@ -117,6 +122,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
 
 
+def _stopped(info: Mapping[str, Any]) -> str:
+    """Why training ended, for the summary line (empty for models saved before)."""
+    why = info.get("stopped_because")
+    if not why:
+        return ""
+    budget = info.get("time_budget_s")
+    if budget and info.get("stop_reason") == "time":
+        return f" ({why} of {_duration(float(budget))})"
+    return f" ({why})"
+
+
 def run(args: argparse.Namespace) -> int:
     from mcrage_core.diffusion import CDDPM, CDDPMConfig
     from mcrage_core.errors import ConfigError
@@ -129,9 +145,9 @@ def run(args: argparse.Namespace) -> int:
     changes: dict = {"seed": args.seed}
     if args.threads is not None:
         changes["cpu_threads"] = args.threads
-    if args.steps is not None:
-        changes["train_steps"] = args.steps
     config = config.with_overrides(**changes)
+    if args.steps is not None:
+        config = config.with_steps(args.steps)
     columns = None
     if args.columns:
         columns = [c.strip() for c in args.columns.split(",") if c.strip()]
@@ -164,7 +180,8 @@ def run(args: argparse.Namespace) -> int:
     info = model.train_info_
     print(
         f"Model saved to {args.out}: {len(model.columns_)} columns, {info['n_train_rows']} rows, "
-        f"{info['steps']} steps in {_duration(info['wall_s'])} on {info['device']}."
+        f"{info['steps']} steps in {_duration(info['wall_s'])} on {info['device']}"
+        f"{_stopped(info)}."
     )
     print("Cells (" + " | ".join(model.cell_columns) + "):")
     for row in model.cells_.itertuples(index=False):

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from mcrage_core.diffusion.cells import CellCodes, CellKey, CountRequest
 from mcrage_core.diffusion.column_specs import CategoryValue, ColumnSpec
-from mcrage_core.diffusion.config import PRESET_NAMES, AmpMode, CDDPMConfig, PresetName
+from mcrage_core.diffusion.config import (
+    DEFAULT_PRESET,
+    PRESET_LABELS,
+    PRESET_NAMES,
+    AmpMode,
+    CDDPMConfig,
+    PresetName,
+)
 from mcrage_core.diffusion.denoiser import Denoiser
 from mcrage_core.diffusion.device import DeviceName, cpu_threads, device_info, resolve_device
 from mcrage_core.diffusion.encoding import TabularEncoder
@@ -21,13 +28,16 @@ from mcrage_core.diffusion.model import CDDPM, TrainInfo
 from mcrage_core.diffusion.persistence import FORMAT, FORMAT_VERSION, load_model, save_model
 from mcrage_core.diffusion.sampler import SamplingMethod, network_evaluations, sample_matrix
 from mcrage_core.diffusion.schedule import NoiseSchedule, ScheduleKind, StepOutput
-from mcrage_core.diffusion.trainer import Trainer, TrainerSettings, TrainLogEntry
+from mcrage_core.diffusion.trainer import STOP_REASONS, Trainer, TrainerSettings, TrainLogEntry
 
 __all__ = [
     "CDDPM",
     "CDDPMConfig",
     "PresetName",
+    "DEFAULT_PRESET",
+    "PRESET_LABELS",
     "PRESET_NAMES",
+    "STOP_REASONS",
     "AmpMode",
     "FORMAT",
     "FORMAT_VERSION",

@@ -91,6 +91,7 @@ def save_checkpoint(trainer: Trainer, run_dir: Path, fingerprint: str) -> None:
             "format": _FORMAT,
             "format_version": _VERSION,
             "step": trainer.step,
+            "elapsed_s": trainer.elapsed_s,
             "fingerprint": fingerprint,
             "settings": asdict(trainer.settings),
             "scaler": trainer.scaler.state_dict() if trainer.scaler is not None else None,
@@ -162,6 +163,7 @@ def load_checkpoint(trainer: Trainer, run_dir: Path, fingerprint: str) -> None:
         if trainer.scaler is not None and state.get("scaler"):
             trainer.scaler.load_state_dict(state["scaler"])
         trainer.step = int(state["step"])
+        trainer.elapsed_s = float(state.get("elapsed_s", 0.0))
         trainer.log = list(state.get("log", []))
     except ModelFileError:
         raise

@@ -20,7 +20,15 @@ from mcrage_core.diffusion.schedule import ScheduleKind
 from mcrage_core.errors import ConfigError
 from mcrage_core.tables import MAX_CATEGORIES, MAX_UNIQUE_FRACTION
 
-__all__ = ["AmpMode", "CDDPMConfig", "ConfigValue", "PresetName", "PRESET_NAMES"]
+__all__ = [
+    "AmpMode",
+    "CDDPMConfig",
+    "ConfigValue",
+    "DEFAULT_PRESET",
+    "PresetName",
+    "PRESET_LABELS",
+    "PRESET_NAMES",
+]
 
 PresetName = Literal["tiny", "quick", "standard", "thorough"]
 PRESET_NAMES: tuple[PresetName, ...] = get_args(PresetName)
@@ -28,44 +36,68 @@ AmpMode = Literal["auto", "off", "bf16", "fp16"]
 ConfigValue = int | float | str | None
 """The type of one setting's value (what :meth:`CDDPMConfig.to_dict` holds)."""
 
-# Sizes of each preset on the CPU (False) and on a CUDA GPU (True), over the defaults.
+DEFAULT_PRESET: PresetName = "quick"
+"""The preset a user gets without choosing: the dashboard, ``mcrage audit`` and
+``mcrage train`` all start from it. It meets the fidelity targets of
+``benchmarks/RESULTS.md`` on SUPPORT2 within its minute of training."""
+
+PRESET_LABELS: dict[str, tuple[str, str]] = {
+    "tiny": ("Tiny (test)", "seconds; for automated tests only"),
+    "quick": ("Quick", "about 1 minute of training; meets the quality targets (default)"),
+    "standard": ("Standard", "the best within 5 minutes of training"),
+    "thorough": ("Thorough", "a bigger model, the best within 15 minutes"),
+}
+"""Label and caption of each preset: what it promises, for a user choosing one. Every
+preset also stops early once its validation loss stops improving."""
+
+# Every preset is a time budget: training stops at ``time_budget_s`` of training, when
+# the held-out validation loss stops improving, or at ``train_steps`` (a ceiling),
+# whichever comes first. Sizes on the CPU (False) and on a CUDA GPU (True).
 _PRESETS: dict[tuple[str, bool], dict[str, ConfigValue]] = {
-    ("quick", False): {
-        "hidden": 128,
-        "depth": 2,
-        "train_steps": 400,
-        "batch_size": 512,
-        "cpu_threads": 1,
-    },
-    ("standard", False): {"hidden": 256, "depth": 3, "train_steps": 6000, "cpu_threads": 1},
+    ("quick", False): {"time_budget_s": 50.0, "train_steps": 4000, "cpu_threads": 1},
+    ("standard", False): {"time_budget_s": 290.0, "train_steps": 20000, "cpu_threads": 1},
     ("thorough", False): {
         "hidden": 384,
         "depth": 4,
-        "train_steps": 12000,
-        "batch_size": 1024,
+        "time_budget_s": 890.0,
+        "train_steps": 60000,
         "ema_decay": 0.999,
     },
-    ("quick", True): {"hidden": 256, "depth": 3, "train_steps": 2000, "batch_size": 1024},
-    ("standard", True): {
+    ("quick", True): {
         "hidden": 512,
         "depth": 4,
-        "train_steps": 10000,
-        "batch_size": 2048,
+        "time_budget_s": 50.0,
+        "train_steps": 20000,
+        "batch_size": 4096,
+        "lr": 2e-3,
+    },
+    ("standard", True): {
+        "hidden": 1024,
+        "depth": 4,
+        "time_budget_s": 290.0,
+        "train_steps": 60000,
+        "batch_size": 4096,
+        "lr": 1e-3,
         "ema_decay": 0.999,
     },
     ("thorough", True): {
         "hidden": 1024,
         "depth": 6,
-        "train_steps": 30000,
-        "batch_size": 4096,
+        "time_budget_s": 890.0,
+        "train_steps": 150000,
+        "batch_size": 8192,
+        "lr": 1e-3,
         "ema_decay": 0.9995,
     },
 }
-# The "tiny" preset (tests): "quick" shrunk so that a training run takes seconds.
+# The "tiny" preset (tests): a fixed number of steps, no time budget and no validation
+# rows, so that a run takes seconds and is deterministic.
 _TINY: dict[str, ConfigValue] = {
     "hidden": 32,
     "depth": 1,
     "train_steps": 40,
+    "time_budget_s": None,
+    "validation_fraction": 0.0,
     "batch_size": 128,
     "timesteps": 50,
     "sampling_steps": 10,
@@ -83,7 +115,7 @@ _POSITIVE_INTS = (
     "n_quantiles",
     "max_categories",
 )
-_NON_NEGATIVE_INTS = ("seed", "checkpoint_every", "discrete_max_levels")
+_NON_NEGATIVE_INTS = ("seed", "checkpoint_every", "discrete_max_levels", "patience")
 _FRACTIONS = ("dropout", "cond_drop_prob", "max_unique_fraction", "ddim_eta")
 _CHOICES: dict[str, tuple[str, ...]] = {
     "schedule": get_args(ScheduleKind),
@@ -107,14 +139,18 @@ class CDDPMConfig:
 
     Model: ``hidden`` width, ``depth`` residual blocks, ``dropout``.
     Diffusion: ``timesteps`` (length of the full chain), ``schedule``.
-    Training: ``train_steps`` of ``batch_size`` rows, AdamW ``lr`` / ``weight_decay``,
-    ``ema_decay``, ``grad_clip``, ``cond_drop_prob`` (classifier-free guidance),
-    ``amp`` (mixed precision on CUDA only), ``seed``, ``checkpoint_every`` steps (0: only
-    at the end).
-    Sampling defaults: ``sampling_method``, ``sampling_steps`` (DDIM network
-    evaluations), ``ddim_eta`` (noise of the strided sampler: 1 = stochastic, which
-    reproduces the spread of numeric columns far better on tables than deterministic
-    0), ``guidance`` (1 = plain conditional), ``clip_sample``.
+    Training: at most ``train_steps`` of ``batch_size`` rows and at most
+    ``time_budget_s`` seconds of training (``None``: no time limit), AdamW ``lr`` /
+    ``weight_decay``, ``ema_decay``, ``grad_clip``, ``cond_drop_prob`` (share of rows
+    trained without their condition, which classifier-free guidance at sampling time
+    needs; 0 spends all training on the conditional model), ``min_snr_gamma`` (loss weighting; 0 = plain mean squared error),
+    ``validation_fraction`` of the rows held out to stop early once their loss has not
+    improved for ``patience`` checks (0 = never stop early), ``amp`` (mixed precision
+    on CUDA only), ``seed``, ``checkpoint_every`` steps (0: only at the end).
+    Sampling defaults: ``sampling_method`` (``"dpmpp"``: DPM-Solver++(2M)),
+    ``sampling_steps`` (network evaluations), ``ddim_eta`` (noise of the fast samplers:
+    1 = stochastic, which reproduces the spread of numeric columns far better on tables
+    than deterministic 0), ``guidance`` (1 = plain conditional), ``clip_sample``.
     Compute: ``device`` and ``cpu_threads`` (torch threads while training or sampling on
     the CPU, restored afterwards; ``None`` keeps torch's default. On a CPU shared with
     other busy processes, 1 thread is often several times faster than 2).
@@ -128,20 +164,24 @@ class CDDPMConfig:
     hidden: int = 256
     depth: int = 3
     dropout: float = 0.0
-    timesteps: int = 1000
+    timesteps: int = 250
     schedule: ScheduleKind = "cosine"
     train_steps: int = 3000
+    time_budget_s: float | None = None
     batch_size: int = 512
-    lr: float = 2e-3
+    lr: float = 3e-3
     weight_decay: float = 1e-4
     ema_decay: float = 0.995
     grad_clip: float = 1.0
-    cond_drop_prob: float = 0.1
+    cond_drop_prob: float = 0.0
+    min_snr_gamma: float = 2.0
+    validation_fraction: float = 0.05
+    patience: int = 6
     amp: AmpMode = "auto"
     seed: int = 0
     checkpoint_every: int = 500
-    sampling_method: SamplingMethod = "ddim"
-    sampling_steps: int = 50
+    sampling_method: SamplingMethod = "dpmpp"
+    sampling_steps: int = 16
     ddim_eta: float = 1.0
     guidance: float = 1.0
     clip_sample: float | None = 6.0
@@ -183,8 +223,19 @@ class CDDPMConfig:
             v = getattr(self, name)
             if not isinstance(v, int | float) or not math.isfinite(v) or v <= 0:
                 raise self._bad(name, "it must be a positive number")
-        if not isinstance(self.weight_decay, int | float) or self.weight_decay < 0:
-            raise self._bad("weight_decay", "it must be 0 or more")
+        for name in ("weight_decay", "min_snr_gamma"):
+            v = getattr(self, name)
+            if not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+                raise self._bad(name, "it must be 0 or more")
+        if not isinstance(self.validation_fraction, int | float) or not (
+            0.0 <= float(self.validation_fraction) <= 0.5
+        ):
+            raise self._bad("validation_fraction", "it must be between 0 and 0.5")
+        budget = self.time_budget_s
+        if budget is not None and (
+            not isinstance(budget, int | float) or not math.isfinite(budget) or budget <= 0
+        ):
+            raise self._bad("time_budget_s", "it must be a positive number of seconds, or None")
         if not isinstance(self.guidance, int | float) or self.guidance < 0:
             raise self._bad("guidance", "it must be 0 or more (1 means no guidance)")
         if self.clip_sample is not None and (
@@ -201,16 +252,18 @@ class CDDPMConfig:
             raise self._bad("device", _choice_text(devices))
 
     @classmethod
-    def preset(cls, name: PresetName = "standard", *, device: str = "auto") -> CDDPMConfig:
-        """Ready-made sizes; larger when ``device`` resolves to a CUDA GPU.
+    def preset(cls, name: PresetName = DEFAULT_PRESET, *, device: str = "auto") -> CDDPMConfig:
+        """Ready-made settings, each a time budget (:data:`PRESET_LABELS`); larger
+        networks and batches when ``device`` resolves to a CUDA GPU.
 
-        ``"quick"`` trains SUPPORT2 in well under a minute on a 2-core CPU (dashboard,
-        ``mcrage audit --quick``); ``"standard"`` is the default (under 5 minutes on a
-        2-core CPU, and it meets the fidelity targets in ``benchmarks/RESULTS.md``);
-        ``"thorough"`` is bigger and slower. The CPU presets of quick and standard train
-        with one torch thread (``cpu_threads=1``): barely slower on an idle 2-core machine,
-        several times faster on a busy one. ``"tiny"`` is ``"quick"`` shrunk so that a
-        run takes seconds: for tests only, its output is not meant to be read.
+        ``"quick"`` (the default everywhere) trains for about a minute and meets the
+        fidelity targets of ``benchmarks/RESULTS.md`` on SUPPORT2 with a 2-core CPU;
+        ``"standard"`` trains for up to 5 minutes and ``"thorough"`` for up to 15, with
+        a bigger network. Each stops earlier when its held-out validation loss stops
+        improving. The CPU presets of quick and standard train with one torch thread
+        (``cpu_threads=1``): barely slower on an idle 2-core machine, several times
+        faster on a busy one. ``"tiny"`` is ``"quick"`` shrunk, with a fixed step count,
+        so that a run takes seconds: for tests only, its output is not meant to be read.
         """
         if name not in PRESET_NAMES:
             raise ConfigError(f"Unknown preset {name!r}: choose 'quick', 'standard' or 'thorough'.")
@@ -219,6 +272,11 @@ class CDDPMConfig:
         if name == "tiny":
             changes.update(_TINY)
         return cls(device=device).with_overrides(**changes)
+
+    def with_steps(self, steps: int) -> CDDPMConfig:
+        """A copy that trains exactly ``steps`` steps: the step count replaces the time
+        budget (and the run is deterministic on the CPU), early stopping aside."""
+        return self.with_overrides(train_steps=steps, time_budget_s=None)
 
     def with_overrides(self, **changes: object) -> CDDPMConfig:
         """A copy with some settings changed (validated)."""

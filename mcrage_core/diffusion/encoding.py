@@ -274,7 +274,7 @@ class TabularEncoder:
             else:
                 block = X[:, spec.start : spec.start + spec.width]
                 index = block.argmax(axis=1)
-                values = [spec.categories[i] for i in index]
+                values = np.asarray(spec.categories, dtype=object)[index].tolist()
                 columns[spec.name] = restore_categorical(values, spec.dtype, spec.categories)
         return pd.DataFrame(columns, columns=self.columns_)
 

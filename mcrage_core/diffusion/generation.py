@@ -17,7 +17,13 @@ from mcrage_core.diffusion.cells import CellCodes
 from mcrage_core.diffusion.column_specs import restore_categorical
 from mcrage_core.diffusion.config import CDDPMConfig
 from mcrage_core.diffusion.device import cpu_threads
-from mcrage_core.diffusion.sampler import SamplingMethod, network_evaluations, sample_matrix
+from mcrage_core.diffusion.sampler import (
+    SAMPLING_METHODS,
+    SamplingMethod,
+    network_evaluations,
+    sample_matrix,
+    visited_timesteps,
+)
 from mcrage_core.diffusion.schedule import NoiseSchedule
 from mcrage_core.errors import ConfigError, DataError, MCRAGEError
 from mcrage_core.fidelity import row_hashes
@@ -66,14 +72,22 @@ class SamplingOptions:
     ) -> SamplingOptions:
         """The arguments given, else the config's defaults (raises :class:`ConfigError`)."""
         method = method if method is not None else config.sampling_method
-        if method not in ("ddim", "ancestral"):
-            raise ConfigError(f"Unknown sampling method {method!r}: choose 'ddim' or 'ancestral'.")
+        if method not in SAMPLING_METHODS:
+            raise ConfigError(
+                f"Unknown sampling method {method!r}: choose 'dpmpp', 'ddim' or 'ancestral'."
+            )
         n_steps = config.sampling_steps if steps is None else int(steps)
         if n_steps < 1:
             raise ConfigError(f"sampling_steps must be at least 1, got {n_steps}.")
         w = float(config.guidance if guidance is None else guidance)
         if not math.isfinite(w) or w < 0:
             raise ConfigError(f"The guidance scale must be 0 or more, got {guidance}.")
+        if w != 1.0 and config.cond_drop_prob <= 0:
+            raise ConfigError(
+                f"Guidance {w:g} needs a model trained with cond_drop_prob above 0 (this one "
+                "never learned the unconditional rows it mixes in); sample with guidance 1, "
+                "or train again with cond_drop_prob=0.1."
+            )
         eta_value = float(config.ddim_eta if eta is None else eta)
         if not 0.0 <= eta_value <= 1.0:
             raise ConfigError(f"eta must be between 0 and 1, got {eta}.")
@@ -89,7 +103,7 @@ class SamplingOptions:
         wall_s: float,
     ) -> SampleInfo:
         """What a call with these settings did (for ``last_sample_info_``)."""
-        visited = schedule.sampling_timesteps(None if self.method == "ancestral" else self.steps)
+        visited = visited_timesteps(schedule, self.method, self.steps)
         return {
             "method": self.method,
             "sampling_steps": len(visited),
@@ -97,7 +111,7 @@ class SamplingOptions:
                 schedule, self.method, self.steps, self.guidance
             ),
             "guidance": self.guidance,
-            "eta": self.eta if self.method == "ddim" else 1.0,
+            "eta": 1.0 if self.method == "ancestral" else self.eta,
             "seed": seed,
             "n_rows": n_rows,
             "exact_copies_removed": exact_copies_removed,
@@ -175,7 +189,7 @@ def _generate(
                 method=opts.method,
                 steps=opts.steps,
                 guidance=opts.guidance,
-                eta=opts.eta if opts.method == "ddim" else None,
+                eta=None if opts.method == "ancestral" else opts.eta,
                 generator=generator,
                 device=model.device_,
                 batch_size=batch_size,

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ from mcrage_core.diffusion.generation import (
 from mcrage_core.diffusion.persistence import load_model, save_model
 from mcrage_core.diffusion.sampler import SamplingMethod
 from mcrage_core.diffusion.schedule import NoiseSchedule
-from mcrage_core.diffusion.trainer import Trainer, TrainerSettings, TrainLogEntry
+from mcrage_core.diffusion.trainer import STOP_REASONS, Trainer, TrainerSettings, TrainLogEntry
 from mcrage_core.errors import ConfigError, DataError
 from mcrage_core.progress import CancelCheck, ProgressCallback
 
@@ -54,6 +54,10 @@ class TrainInfo(TypedDict):
     rows_per_s: float | None
     n_train_rows: int
     parameters: int
+    stop_reason: NotRequired[str]
+    stopped_because: NotRequired[str]
+    time_budget_s: NotRequired[float | None]
+    validation_rows: NotRequired[int]
 
 
 class CDDPM:
@@ -171,6 +175,10 @@ class CDDPM:
             "rows_per_s": round(self.train_log_[-1]["rows_per_s"], 1) if self.train_log_ else None,
             "n_train_rows": len(data),
             "parameters": sum(p.numel() for p in trainer.model.parameters()),
+            "stop_reason": trainer.stop_reason,
+            "stopped_because": STOP_REASONS.get(trainer.stop_reason, ""),
+            "time_budget_s": self.config.time_budget_s,
+            "validation_rows": len(trainer.validation) if trainer.validation is not None else 0,
         }
         if run_dir is not None:
             self.save(run_dir)
@@ -234,6 +242,7 @@ class CDDPM:
                 hidden=cfg.hidden,
                 depth=cfg.depth,
                 dropout=cfg.dropout,
+                timesteps=cfg.timesteps,
             )
         self.schedule_ = NoiseSchedule(cfg.timesteps, kind=cfg.schedule)
         return Trainer(
@@ -282,7 +291,7 @@ class CDDPM:
         method: SamplingMethod | None = None,
         exclude_copies_of: pd.DataFrame | None = None,
         eta: float | None = None,
-        batch_size: int = 8192,
+        batch_size: int | None = None,
     ) -> pd.DataFrame:
         """Generate exactly ``counts[cell]`` rows for each requested cell.
 
@@ -299,13 +308,17 @@ class CDDPM:
         seed
             Seed for reproducible output; ``None`` draws fresh randomness.
         method
-            ``"ddim"`` (accelerated) or ``"ancestral"`` (full DDPM chain).
+            ``"dpmpp"`` (DPM-Solver++, the default), ``"ddim"`` or ``"ancestral"`` (the
+            full DDPM chain).
         exclude_copies_of
             Real table: synthetic rows identical to one of its rows are removed and
             replaced by new draws (the number removed is in ``last_sample_info_``).
         eta
             Noise of the DDIM sampler (default: the config's ``ddim_eta``; 0 is the
             deterministic DDIM of Song et al.).
+        batch_size
+            Rows denoised together (default: 2,048 on the CPU, where activations that
+            stay in cache make it faster than larger batches; 32,768 on a GPU).
 
         Returns
         -------
@@ -322,6 +335,8 @@ class CDDPM:
         generator = torch.Generator(device="cpu").manual_seed(int(seed))
         t0 = time.perf_counter()
         real_hashes = real_row_hashes(exclude_copies_of, self.output_columns_)
+        if batch_size is None:
+            batch_size = 2048 if self.device_.type == "cpu" else 32768
         out, copies_removed = draw_rows(self, plan, opts, generator, real_hashes, batch_size)
         self.last_sample_info_ = opts.info(
             self.schedule_,

@@ -32,19 +32,16 @@ __all__ = ["copy_mask", "dcr_share", "drop_exact_copies", "row_hashes"]
 def row_hashes(df: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     """One 64-bit hash per row over ``columns``, robust to dtype round trips.
 
-    Numbers are compared as floats rounded to 9 significant digits, everything
-    else as text; missing values are equal to each other.
+    Numbers are compared as floats rounded to single precision (about 7 significant
+    digits, so an integer and the same float match), everything else as text; missing
+    values are equal to each other.
     """
-    norm = {}
+    norm: dict[str, pd.Series] = {}
     for c in columns:
         s = df[c]
         if is_numeric(s) or pd.api.types.is_bool_dtype(s.dtype):
-            x = as_float(s)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                x = np.where(
-                    np.isnan(x), np.nan, np.array([float(f"{v:.9g}") for v in x], dtype=np.float64)
-                )
-            norm[c] = pd.Series(x, index=s.index).astype(str)
+            x = as_float(s).astype(np.float32).astype(np.float64) + 0.0  # -0.0 -> 0.0
+            norm[c] = pd.Series(np.where(np.isnan(x), np.nan, x), index=s.index)
         else:
             norm[c] = s.astype(object).where(s.notna(), MISSING).map(str)
     frame = pd.DataFrame(norm, index=df.index)

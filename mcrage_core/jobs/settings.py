@@ -243,14 +243,14 @@ class RunSettings:
         )
 
     def cddpm_config(self) -> CDDPMConfig:
-        """The diffusion model's settings: the preset, then ``train_steps`` and ``overrides``."""
+        """The diffusion model's settings: the preset, then ``train_steps`` (a fixed step
+        count in place of the preset's time budget) and ``overrides``."""
         from mcrage_core.diffusion import CDDPMConfig
 
         config = CDDPMConfig.preset(self.preset, device=self.device)
-        changes: dict[str, object] = dict(self.overrides)
         if self.train_steps:
-            changes["train_steps"] = int(self.train_steps)
-        return config.with_overrides(**changes) if changes else config
+            config = config.with_steps(int(self.train_steps))
+        return config.with_overrides(**self.overrides) if self.overrides else config
 
     def audit_config(self, schema: Schema) -> AuditConfig:
         """The :class:`~mcrage_core.evaluation.pipeline.AuditConfig` for ``schema`` (from

@@ -48,6 +48,7 @@ __all__ = [
     "human_label",
     "humanize_columns",
     "format_table",
+    "training_sentence",
 ]
 
 NO_VALUE = "—"
@@ -223,3 +224,30 @@ def format_table(
         fmt = formats.get(str(col)) or (lambda v: fmt_value(v, decimals))
         out[col] = [fmt(v) for v in df[col].tolist()]
     return humanize_columns(out, labels)
+
+
+def training_sentence(training: Mapping[str, object]) -> str:
+    """How the generator trained, in one sentence (empty when nothing is known).
+
+    ``training`` is an audit's training summary: ``config`` (the model settings) and
+    ``info`` (:attr:`CDDPM.train_info_ <mcrage_core.diffusion.CDDPM.train_info_>`).
+    """
+    info = training.get("info")
+    if not isinstance(info, Mapping) or not info.get("steps"):
+        return ""
+    text = (
+        f"The generator trained for {fmt_count(info['steps'])} steps in "
+        f"{fmt_duration(info.get('wall_s'))} on {info.get('device', 'the CPU')}"
+    )
+    why = info.get("stopped_because")
+    budget = info.get("time_budget_s")
+    if why:
+        text += f" and {why}"
+        if info.get("stop_reason") == "time" and budget:
+            text += f" of {fmt_duration(budget)}"
+    elif budget:
+        text += f" (time budget {fmt_duration(budget)})"
+    n_val = info.get("validation_rows")
+    if n_val:
+        text += f"; {fmt_count(n_val)} rows were held out to check it on unseen data"
+    return text + "."

@@ -70,6 +70,14 @@ def test_sampling_is_deterministic_with_a_seed(fitted) -> None:
     assert not a.equals(c)
     full = model.sample(counts, seed=5, method="ancestral")
     assert len(full) == 9 and model.last_sample_info_["network_evaluations"] == TINY.timesteps
+    with pytest.raises(ConfigError, match="cond_drop_prob"):
+        model.sample(counts, seed=5, guidance=2.0)
+
+
+def test_guidance_needs_a_model_trained_with_dropped_conditions(table) -> None:
+    cfg = TINY.with_overrides(cond_drop_prob=0.1, train_steps=6)
+    model = CDDPM(cfg).fit(table, target=TARGET, condition="race")
+    counts = {model.known_cells()[0]: 9}
     guided = model.sample(counts, seed=5, guidance=2.0, sampling_steps=5)
     assert model.last_sample_info_["network_evaluations"] == 10 and len(guided) == 9
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -34,6 +35,9 @@ def test_sampling_timesteps_full_and_strided() -> None:
     assert s.sampling_timesteps(None) == list(range(999, -1, -1))
     strided = s.sampling_timesteps(50)
     assert len(strided) == 50 and strided[0] == 999 and strided[-1] == 0
+    trailing = s.sampling_timesteps(50, trailing=True)
+    assert len(trailing) == 50 and trailing[0] == 999 and trailing[-1] == 19
+    assert set(np.diff(trailing)) == {-20}
     assert strided == sorted(strided, reverse=True)
     with pytest.raises(ConfigError):
         s.sampling_timesteps(0)

@@ -107,3 +107,25 @@ def test_format_table_formats_every_cell_and_humanizes_headers() -> None:
         "95 % CI low": ["30.0 %", NO_VALUE],
         "Small group": ["yes", "no"],
     }
+
+
+def test_training_sentence_says_how_long_and_why_training_ended() -> None:
+    from mcrage_core.presentation.format import training_sentence
+
+    info = {
+        "steps": 1650,
+        "wall_s": 50.2,
+        "device": "cpu",
+        "stop_reason": "time",
+        "stopped_because": "used its time budget",
+        "time_budget_s": 50.0,
+        "validation_rows": 362,
+    }
+    text = training_sentence({"info": info})
+    assert text == (
+        "The generator trained for 1,650 steps in 50 s on cpu and used its time budget "
+        "of 50 s; 362 rows were held out to check it on unseen data."
+    )
+    plateau = {**info, "stop_reason": "plateau", "stopped_because": "stopped when the loss"}
+    assert "stopped when the loss;" in training_sentence({"info": plateau})
+    assert training_sentence({}) == "" and training_sentence({"info": {"steps": 0}}) == ""

@@ -101,3 +101,15 @@ def test_synthetic_data_figures(support2_small) -> None:
     assert list(loss.data[0].y) == [1.0, 0.5]
     with pytest.raises(ConfigError):
         plots.column_overlay(real, fake, "no_such_column")
+
+
+def test_loss_curve_shows_the_held_out_loss_when_measured() -> None:
+    history = [
+        {"step": 10, "loss": 1.0},
+        {"step": 20, "loss": 0.5, "val_loss": 0.6},
+        {"step": 30, "loss": 0.4, "val_loss": 0.55},
+    ]
+    fig = plots.loss_curve(history)
+    assert [len(t.x) for t in fig.data] == [3, 2]
+    assert "held-out" in fig.data[1].name and fig.layout.showlegend
+    assert len(plots.loss_curve(history[:1]).data) == 1

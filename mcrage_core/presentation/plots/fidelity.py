@@ -200,7 +200,8 @@ def projection_2d(
 
 
 def loss_curve(history: TableLike) -> go.Figure:
-    """Training loss of the diffusion model over steps (lower = better fit)."""
+    """Training loss of the diffusion model over steps (lower = better fit), with the
+    loss on the held-out validation rows when it was measured (``val_loss``)."""
     frame = as_frame(history, "training history")
     if not {"step", "loss"} <= set(frame.columns):
         raise ConfigError("the training history needs the columns step and loss")
@@ -211,14 +212,27 @@ def loss_curve(history: TableLike) -> go.Figure:
             mode="lines",
             line={"color": SYNTHETIC_COLOR},
             hovertemplate="step %{x}<br>loss %{y:.4f}<extra></extra>",
-            name="loss",
+            name="training rows",
         )
     )
+    held_out = frame.dropna(subset=["val_loss"]) if "val_loss" in frame.columns else frame[:0]
+    if len(held_out):
+        fig.add_trace(
+            go.Scatter(
+                x=held_out["step"],
+                y=held_out["val_loss"],
+                mode="lines",
+                line={"color": REAL_COLOR, "dash": "dash"},
+                hovertemplate="step %{x}<br>held-out loss %{y:.4f}<extra></extra>",
+                name="held-out rows (stops training when flat)",
+            )
+        )
     finish(
         fig,
         "Diffusion model training: loss per step (it should fall, then level off)",
         xaxis_title="Training step",
         yaxis_title="Loss",
-        showlegend=False,
+        showlegend=bool(len(held_out)),
+        legend_title="Loss on",
     )
     return fig

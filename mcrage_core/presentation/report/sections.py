@@ -13,7 +13,7 @@ from mcrage_core.errors import ConfigError
 from mcrage_core.evaluation.verdicts import fairness_findings
 from mcrage_core.fidelity import FIDELITY_HELP, fidelity_verdict
 from mcrage_core.presentation import plots, tables
-from mcrage_core.presentation.format import NO_VALUE, human_label
+from mcrage_core.presentation.format import NO_VALUE, human_label, training_sentence
 from mcrage_core.presentation.report.html import (
     Figures,
     cell_text,
@@ -164,6 +164,9 @@ def fidelity_section(results: AuditResults, fig: Figures, max_overlays: int) -> 
         out.append(_fidelity_scores(results.fidelity))
     else:
         out.append(muted("No synthetic rows were generated in this run."))
+    trained = training_sentence(results.training)
+    if trained:
+        out.append(f"<p>{esc(trained)}</p>")
     loss = results.training.get("loss_history")
     if loss:
         out.append(fig(plots.loss_curve(loss)))

@@ -194,7 +194,11 @@ def _training_summary(aug: Augmentation, context: AugmentContext) -> dict[str, A
     if history:
         frame = pd.DataFrame(list(history))
         if {"step", "loss"} <= set(frame.columns):
-            training["loss_history"] = frame[["step", "loss"]].to_dict(orient="records")
+            keep = [c for c in ("step", "loss", "val_loss") if c in frame.columns]
+            training["loss_history"] = frame[keep].to_dict(orient="records")
+    info = getattr(model, "train_info_", None)
+    if info:
+        training["info"] = dict(info)
     config_obj = getattr(model, "config", None)
     if config_obj is not None:
         training["config"] = config_obj.to_dict()
