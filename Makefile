@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean bench-peers-setup bench-peers
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "error: MCRAGE needs Python 3.10 or newer; run make with PYTHON=python3.11 (or newer)")'
@@ -31,3 +31,27 @@ lint: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+
+## Peer benchmark (benchmarks/bench_peers.py): MOSTLY AI's engine and SDV, each in its own
+## virtual environment under benchmarks/_work/peers (never a dependency of the project)
+PEERS := benchmarks/_work/peers
+PEER_PIP = -q -c benchmarks/peers/constraints.txt
+
+$(PEERS)/venv-mostlyai/.installed: benchmarks/peers/requirements-mostlyai.txt
+	$(PYTHON) -m venv $(PEERS)/venv-mostlyai
+	$(PEERS)/venv-mostlyai/bin/pip install -q torch==2.13.0
+	$(PEERS)/venv-mostlyai/bin/pip install $(PEER_PIP) --no-deps mostlyai-engine==2.7.3
+	grep -v '^mostlyai-engine' benchmarks/peers/requirements-mostlyai.txt > $(PEERS)/req-mostlyai.txt
+	$(PEERS)/venv-mostlyai/bin/pip install $(PEER_PIP) -r $(PEERS)/req-mostlyai.txt
+	touch $@
+
+$(PEERS)/venv-sdv/.installed: benchmarks/peers/requirements-sdv.txt
+	$(PYTHON) -m venv $(PEERS)/venv-sdv
+	$(PEERS)/venv-sdv/bin/pip install -q torch==2.13.0
+	$(PEERS)/venv-sdv/bin/pip install $(PEER_PIP) -r benchmarks/peers/requirements-sdv.txt
+	touch $@
+
+bench-peers-setup: install $(PEERS)/venv-mostlyai/.installed $(PEERS)/venv-sdv/.installed
+
+bench-peers: bench-peers-setup
+	$(BIN)/python benchmarks/bench_peers.py
