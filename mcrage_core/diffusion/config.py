@@ -54,7 +54,7 @@ preset also stops early once its validation loss stops improving."""
 # the held-out validation loss stops improving, or at ``train_steps`` (a ceiling),
 # whichever comes first. Sizes on the CPU (False) and on a CUDA GPU (True).
 _PRESETS: dict[tuple[str, bool], dict[str, ConfigValue]] = {
-    ("quick", False): {"time_budget_s": 50.0, "train_steps": 4000, "cpu_threads": 1},
+    ("quick", False): {"time_budget_s": 55.0, "train_steps": 4000, "cpu_threads": 1},
     ("standard", False): {"time_budget_s": 290.0, "train_steps": 20000, "cpu_threads": 1},
     ("thorough", False): {
         "hidden": 384,
