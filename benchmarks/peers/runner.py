@@ -80,9 +80,9 @@ def _sdv(kind: str) -> Callable[[Job, pd.DataFrame, Path], tuple[pd.DataFrame, f
         from sdv.metadata import Metadata
         from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer
 
-        meta = Metadata.detect_from_dataframe(train)
+        meta = Metadata.detect_from_dataframes({"table": train}, infer_keys=None)
         for col in (job["group"], job["target"]):
-            meta.update_column(col, sdtype="categorical")
+            meta.update_column(col, table_name="table", sdtype="categorical")
 
         def make(**kw: Any) -> Any:
             if kind == "ctgan":
@@ -92,7 +92,7 @@ def _sdv(kind: str) -> Callable[[Job, pd.DataFrame, Path], tuple[pd.DataFrame, f
         notes = []
         if kind == "ctgan":  # no time limit in its API: size the epochs from a timed one
             t0 = time.perf_counter()
-            make(epochs=1).fit(train)
+            make(epochs=1).fit({"table": train})
             one = time.perf_counter() - t0
             epochs = max(1, int(float(job["budget_s"]) / one))
             notes.append(f"one epoch took {one:.1f} s, so {epochs} epochs fit the budget")
@@ -100,10 +100,12 @@ def _sdv(kind: str) -> Callable[[Job, pd.DataFrame, Path], tuple[pd.DataFrame, f
         else:
             model = make()
         t0 = time.perf_counter()
-        model.fit(train)
+        model.fit({"table": train})  # SDV 2 takes {table name: rows}
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         synth = model.sample_remaining_columns(_known(job, train), max_tries_per_batch=500)
+        if isinstance(synth, dict):
+            synth = synth["table"]
         job.setdefault("notes", []).extend(notes)
         return synth, train_s, time.perf_counter() - t0
 
