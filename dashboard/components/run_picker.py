@@ -103,7 +103,7 @@ def _no_finished_run(runs: list[RunRecord], *, purpose: str) -> None:
     else:
         st.info(
             f"No finished run yet. The {purpose} appear here after a training run: "
-            "start one on the Train page (the Quick preset takes a few minutes on a CPU)."
+            "start one on the Train page (the Quick preset trains for about a minute)."
         )
     st.page_link(PAGE_TRAIN, label="Go to 3 · Train", icon=":material/model_training:")
     st.stop()

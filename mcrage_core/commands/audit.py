@@ -29,8 +29,6 @@ HELP = (
     "optimizer) and compare per-group accuracy, F1, AUROC and fairness gaps."
 )
 _ALL = ",".join(DEFAULTS.strategies)
-QUICK_SAMPLING_STEPS = 20
-"""DDIM sampling steps with ``--quick`` (unless ``--sampling-steps`` is given)."""
 
 # (flag, type, default, metavar, help) of the plain numeric options; defaults: RunSettings'
 _NUMBERS: tuple[tuple[str, type, object, str | None, str], ...] = (
@@ -108,7 +106,8 @@ def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="small diffusion model, one seed and fewer sampling steps (a few minutes on a laptop)",
+        help="the quick preset (about a minute of training) and one seed: the defaults, "
+        "kept for scripts that ask for them",
     )
     parser.add_argument(
         "--plan",
@@ -120,7 +119,8 @@ def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
         choices=("quick", "standard", "thorough"),
-        help=f"diffusion model size (default {DEFAULTS.preset})",
+        help=f"diffusion model time budget: quick about 1 minute, standard up to 5, "
+        f"thorough up to 15 (default {DEFAULTS.preset})",
     )
     add_device(parser, help="auto, cpu, cuda or mps (default auto)")
     flags = (
@@ -143,8 +143,6 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
     if args.train_steps is not None and args.train_steps < 1:
         raise ConfigError(f"--train-steps must be at least 1, got {args.train_steps}")
     sampling_steps = args.sampling_steps
-    if sampling_steps is None and args.quick:
-        sampling_steps = QUICK_SAMPLING_STEPS
     return RunSettings(
         table=Path(args.path).name,
         target=args.target,

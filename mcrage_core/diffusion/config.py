@@ -181,7 +181,7 @@ class CDDPMConfig:
     seed: int = 0
     checkpoint_every: int = 500
     sampling_method: SamplingMethod = "dpmpp"
-    sampling_steps: int = 16
+    sampling_steps: int = 12
     ddim_eta: float = 1.0
     guidance: float = 1.0
     clip_sample: float | None = 6.0

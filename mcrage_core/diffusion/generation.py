@@ -178,8 +178,8 @@ def _generate(
     batch_size: int,
 ) -> pd.DataFrame:
     """``n`` decoded rows for each ``(cell, n)`` of ``todo``, cell after cell."""
-    rows = [list(c) for c, n in todo for _ in range(n)]
-    cond = torch.tensor(rows, dtype=torch.long).reshape(-1, len(model.levels_))
+    cells = np.array([list(c) for c, _ in todo], dtype=np.int64).reshape(-1, len(model.levels_))
+    cond = torch.from_numpy(np.repeat(cells, [n for _, n in todo], axis=0))
     try:
         with cpu_threads(model.config.cpu_threads, model.device_):
             mat = sample_matrix(
