@@ -174,10 +174,13 @@ def markdown(rows: list[dict[str, object]]) -> str:
             head += [f"shape {g}", f"detection {g}", f"corr {g}", f"copies {g}"]
         lines = [f"#### {name}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for engine in dict.fromkeys(r["generator"] for r in mine):
-            rs = [r for r in mine if r["generator"] == engine]
-            if any("error" in r for r in rs):
-                lines.append(f"| {engine} | failed: {rs[0].get('error')} |")
+            every = [r for r in mine if r["generator"] == engine]
+            rs = [r for r in every if "error" not in r]
+            if not rs:
+                lines.append(f"| {engine} | failed: {every[0].get('error')} |")
                 continue
+            if len(rs) < len(every):
+                engine = f"{engine} ({len(every) - len(rs)} of {len(every)} runs failed)"
             cells = [engine, _cell([r["train_s"] for r in rs], 1)]
             cells += [_cell([r["generate_s"] for r in rs], 1), str(rs[0]["n_rows"])]
             for g in shown:
@@ -234,7 +237,11 @@ def main() -> None:
     ap.add_argument("--bootstrap", type=int, default=200)
     ap.add_argument("--quick", action="store_true", help="one seed, 15 s budget")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "_out" / "peers"))
+    ap.add_argument("--tables-from", help="only rewrite the tables of this result.json")
     args = ap.parse_args()
+    if args.tables_from:
+        print(markdown(json.loads(Path(args.tables_from).read_text())["rows"]))
+        return
     if args.quick:
         args.seeds, args.budget_s, args.bootstrap = [0], 15.0, 50
     generators = args.generators.split(",")
