@@ -214,7 +214,8 @@ def main() -> None:
     result["time_to_quality_s"] = min((float(r["fit_s"]) for r in met), default=None)  # type: ignore[arg-type]
     (out / "result.json").write_text(json.dumps(result, indent=1, default=str))
     frame = pd.DataFrame(rows).drop(columns=["dim"])
-    text = frame.to_markdown(index=False)
+    text = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
+    text += "\n".join("| " + " | ".join(str(v) for v in r) + " |" for r in frame.to_numpy())
     mb = result["matmul_bound"]
     text += (
         f"\n\nGEMM {mb['gemm_gflops']} GFLOP/s; {per_row / 1e6:.2f} MFLOP per training row; "
