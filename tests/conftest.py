@@ -91,6 +91,7 @@ def cddpm_audit(small_table):
         strategies=("none", "smote", "cddpm"),
         classifier="logreg",
         seeds=1,
+        folds=1,
         n_bootstrap=20,
         min_cell_rows=40,
         cddpm_config=tiny_cddpm_config(),

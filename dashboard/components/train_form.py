@@ -16,7 +16,7 @@ from dashboard.nav import PAGE_DATA
 from dashboard.services import current_preview, device_label
 from mcrage_core.diffusion import PRESET_LABELS
 from mcrage_core.errors import MCRAGEError
-from mcrage_core.jobs import DEFAULTS, RunPreset
+from mcrage_core.jobs import DEFAULTS, EVALUATIONS, RunPreset
 from mcrage_core.presentation.format import fmt_count
 from mcrage_core.rebalance import STRATEGY_LABELS
 
@@ -85,9 +85,64 @@ def run_options() -> dict[str, Any]:
     with p2:
         st.markdown("**Compute**")
         st.write(device_label())
+    evaluation = _evaluation()
+    plan = _plan()
     with st.expander("Advanced"):
         options = _advanced()
-    return {"preset": preset, **options}
+    return {"preset": preset, **evaluation, **plan, **options}
+
+
+def _evaluation() -> dict[str, Any]:
+    """How the strategies are evaluated: folds × repeats, by name."""
+    test = bool(st.session_state.get(state.TEST_PRESETS))
+    names = list(EVALUATIONS)
+    chosen = st.radio(
+        "Evaluation (repeated cross-validation on real rows only)",
+        names,
+        index=names.index("holdout" if test else "standard"),
+        format_func=lambda k: EVALUATIONS[k][2],
+        captions=[EVALUATIONS[k][3] for k in names],
+        horizontal=True,
+        key="evaluation",
+        help="More folds and repeats give narrower intervals and firmer verdicts, and take "
+        "longer: every strategy (the diffusion model too) is trained once per fold.",
+    )
+    folds, repeats, _, _ = EVALUATIONS[chosen]
+    return {"folds": folds, "n_seeds": repeats}
+
+
+def _plan() -> dict[str, Any]:
+    """Which groups get synthetic rows, and the cap on synthetic rows per group."""
+    c1, c2, c3 = st.columns([2, 1, 1])
+    mode = c1.radio(
+        "Which groups get synthetic rows?",
+        ["max", "targeted"],
+        format_func=lambda m: {
+            "max": "Every group, up to the largest",
+            "targeted": "Only the groups where the baseline model is worst",
+        }[m],
+        key="plan_mode",
+        help="Targeted: a 3-fold cross-validation inside the training part scores the "
+        "baseline per group (test rows are never used); the worst groups below the overall "
+        "value are raised. The plan below gives the reason for every cell.",
+    )
+    worst = _number(c2, "plan_worst", "Targeted: how many groups", 1, 20, DEFAULTS.plan_worst)
+    cap = _number(
+        c3,
+        "max_synthetic_ratio",
+        "Cap: synthetic rows per real row (0 = no cap)",
+        0.0,
+        20.0,
+        float(DEFAULTS.max_synthetic_ratio or 0.0),
+        step=0.5,
+        help="No group gets more synthetic rows than this many times its real rows. 1 (the "
+        "default): never more synthetic than real rows.",
+    )
+    return {
+        "plan_mode": mode,
+        "plan_worst": int(worst),
+        "max_synthetic_ratio": float(cap) or None,
+    }
 
 
 def _number(
@@ -99,7 +154,7 @@ def _number(
 
 
 def _advanced() -> dict[str, Any]:
-    a1, a2, a3 = st.columns(3)
+    a1, a3 = st.columns(2)
     strategies = a1.multiselect(
         "Strategies to compare",
         list(STRATEGY_LABELS),
@@ -107,7 +162,6 @@ def _advanced() -> dict[str, Any]:
         format_func=lambda s: STRATEGY_LABELS[s],
         key="strategies",
     )
-    seeds = _number(a2, "n_seeds", "Repeats (seeds)", 1, 10, DEFAULTS.n_seeds)
     device = a3.selectbox("Device", DEVICES, index=DEVICES.index(DEFAULTS.device), key="device")
     b1, b2, b3 = st.columns(3)
     steps = _number(
@@ -146,7 +200,6 @@ def _advanced() -> dict[str, Any]:
     )
     return {
         "strategies": tuple(strategies or DEFAULTS.strategies),
-        "n_seeds": int(seeds),
         "device": device,
         "train_steps": int(steps) or None,
         "min_cell_rows": int(min_cell),

@@ -32,12 +32,17 @@ _ALL = ",".join(DEFAULTS.strategies)
 
 # (flag, type, default, metavar, help) of the plain numeric options; defaults: RunSettings'
 _NUMBERS: tuple[tuple[str, type, object, str | None, str], ...] = (
-    ("--seeds", int, None, None, f"repetitions (default {DEFAULTS.n_seeds})"),
+    ("--seeds", int, None, None, "repeats of the cross-validation, each with new folds and "
+     f"models (default {DEFAULTS.n_seeds})"),
+    ("--folds", int, None, None, f"cross-validation folds (default {DEFAULTS.folds}; 1 = one "
+     "hold-out split of --test-size)"),
+    ("--worst", int, DEFAULTS.plan_worst, "N", "with --plan targeted: raise at most the N "
+     f"groups where the baseline is worst (default {DEFAULTS.plan_worst})"),
     ("--train-steps", int, None, None, "diffusion training steps (default: the preset's; "
      "fewer = faster, rougher rows)"),
     ("--sampling-steps", int, None, None, "DDIM sampling steps (default: model's)"),
     ("--test-size", float, DEFAULTS.test_size, None,
-     f"held-out share (default {DEFAULTS.test_size})"),
+     f"held-out share with --folds 1 (default {DEFAULTS.test_size})"),
     ("--small-group", int, DEFAULTS.small_group, None,
      f"flag groups with fewer test rows (default {DEFAULTS.small_group})"),
     ("--bootstrap", int, None, None, "bootstrap resamples (default 200)"),
@@ -106,14 +111,35 @@ def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="the quick preset (about a minute of training) and one seed: the defaults, "
-        "kept for scripts that ask for them",
+        help="a quick check: the quick preset and one repeat of 3-fold cross-validation "
+        "(verdicts have less power)",
     )
     parser.add_argument(
         "--plan",
-        choices=("max", "share"),
+        choices=("max", "share", "targeted"),
         default=DEFAULTS.plan_mode,
-        help="bring every group up to the largest group (max, default) or to --share of the table",
+        help="bring every group up to the largest group (max, default), to --share of the "
+        "table, or raise only the groups where the baseline is worst (targeted)",
+    )
+    parser.add_argument(
+        "--plan-metric",
+        choices=("f1", "auroc", "tpr", "balanced_accuracy"),
+        default=DEFAULTS.plan_metric,
+        help=f"with --plan targeted: the metric that finds the worst groups "
+        f"(default {DEFAULTS.plan_metric})",
+    )
+    parser.add_argument(
+        "--max-synthetic-ratio",
+        default=str(DEFAULTS.max_synthetic_ratio),
+        metavar="R",
+        help="at most R synthetic rows per real row of a group (default "
+        f"{DEFAULTS.max_synthetic_ratio}: never more synthetic than real rows; 'none': no cap)",
+    )
+    parser.add_argument(
+        "--intersect",
+        metavar="COL,COL",
+        help="two sensitive columns whose intersection is evaluated too (default: the first "
+        "two --sensitive columns; 'none' for none)",
     )
     parser.add_argument("--share", type=float, help="with --plan share: e.g. 0.1 for 10 %%")
     parser.add_argument(
@@ -154,6 +180,7 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
         preset=args.preset or ("quick" if args.quick else DEFAULTS.preset),
         device=args.device,
         n_seeds=args.seeds if args.seeds is not None else (1 if args.quick else DEFAULTS.n_seeds),
+        folds=args.folds if args.folds is not None else (3 if args.quick else DEFAULTS.folds),
         train_steps=args.train_steps,
         sampling_steps=sampling_steps,
         test_size=args.test_size,
@@ -161,6 +188,10 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
         n_bootstrap=args.bootstrap,
         plan_mode=args.plan,
         plan_share=args.share,
+        plan_metric=args.plan_metric,
+        plan_worst=args.worst,
+        max_synthetic_ratio=_ratio(args.max_synthetic_ratio),
+        intersect=_intersect(args.intersect),
         balance_outcome=args.balance_outcome,
         sensitive_as_features=not args.no_sensitive_features,
         min_cell_rows=args.min_cell_rows,
@@ -170,6 +201,27 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
         threshold=args.threshold,
         min_test_rows=args.min_test_rows,
     )
+
+
+def _ratio(text: str | None) -> float | None:
+    from mcrage_core.errors import ConfigError
+
+    if text is None or str(text).strip().lower() in ("none", "off", ""):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(
+            f"--max-synthetic-ratio must be a number such as 1.0 (or 'none'), got {text!r}"
+        ) from None
+
+
+def _intersect(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    if text.strip().lower() in ("none", "off", ""):
+        return ()
+    return tuple(c.strip() for c in text.split(",") if c.strip())
 
 
 class _TerminalProgress:

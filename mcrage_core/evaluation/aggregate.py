@@ -4,6 +4,7 @@ seeds, pooled bootstrap and seed intervals, and the paired change against the ba
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -24,11 +25,19 @@ def summary(
     base_seed: list[float] | None,
     base_reps: list[np.ndarray] | None,
     confidence: float,
+    shared: bool = False,
 ) -> dict[str, float]:
-    """Value, intervals and (with a baseline) the paired change of one number."""
+    """Value, intervals and (with a baseline) the paired change of one number.
+
+    ``shared``: every seed (repeat) was resampled with the same bootstrap draws of the
+    same test rows (repeated cross-validation), so replicate ``b`` is averaged over the
+    repeats (the interval of the mean over repeats); otherwise the replicates of the
+    seeds are pooled (the interval of one seed's number, the conservative choice when
+    the seeds' test parts differ)."""
     vals = np.asarray(per_seed, dtype=float)
     value = float(np.nanmean(vals)) if np.isfinite(vals).any() else math.nan
-    pooled = np.concatenate(rep_list) if rep_list else np.array([])
+    combine = _mean_over_seeds if shared else _concat
+    pooled = combine(rep_list)
     ci_low, ci_high = percentile_interval(pooled, confidence)
     seed_low, seed_high = t_interval(vals, confidence)
     if np.isfinite(seed_low):  # every metric here lives in [0, 1]
@@ -47,13 +56,23 @@ def summary(
         bvals = np.asarray(base_seed, dtype=float)
         diff = vals - bvals
         out["delta"] = float(np.nanmean(diff)) if np.isfinite(diff).any() else math.nan
-        dreps = (
-            np.concatenate([a - b for a, b in zip(rep_list, base_reps, strict=True)])
-            if rep_list
-            else np.array([])
-        )
+        dreps = combine([a - b for a, b in zip(rep_list, base_reps, strict=True)])
         out["delta_ci_low"], out["delta_ci_high"] = percentile_interval(dreps, confidence)
     return out
+
+
+def _concat(reps: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(reps) if reps else np.array([])
+
+
+def _mean_over_seeds(reps: list[np.ndarray]) -> np.ndarray:
+    if not reps or len({len(r) for r in reps}) != 1:
+        return _concat(reps)
+    stacked = np.stack(reps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column of NaN stays NaN
+        out = np.nanmean(stacked, axis=0)
+    return np.where(np.isfinite(stacked).any(axis=0), out, np.nan)
 
 
 def _stats(
@@ -64,6 +83,7 @@ def _stats(
     baseline: str,
     seeds: Sequence[int],
     confidence: float,
+    shared: bool = False,
 ) -> dict[str, float]:
     """:func:`summary` of the number ``key(seed, strategy)`` over the seeds, with the
     change against ``baseline``."""
@@ -76,7 +96,7 @@ def _stats(
         base_reps = [reps[key(s, baseline)] for s in seeds if key(s, baseline) in reps]
         if len(base_reps) != len(rep_list):
             base, base_reps = None, None
-    return summary(per_seed, rep_list, base, base_reps, confidence)
+    return summary(per_seed, rep_list, base, base_reps, confidence, shared)
 
 
 def aggregate_metrics(
@@ -87,6 +107,7 @@ def aggregate_metrics(
     attributes: Sequence[str],
     small_group: int,
     confidence: float,
+    shared: bool = False,
 ) -> pd.DataFrame:
     """The ``metrics`` table (see :mod:`mcrage_core.evaluation.results`); the first
     strategy is the baseline."""
@@ -107,7 +128,14 @@ def aggregate_metrics(
                     return (s, st, a, g, m)
 
                 stats = _stats(
-                    scores.points, scores.reps, key, strategy, strategies[0], seeds, confidence
+                    scores.points,
+                    scores.reps,
+                    key,
+                    strategy,
+                    strategies[0],
+                    seeds,
+                    confidence,
+                    shared,
                 )
                 ns = [scores.group_n.get((s, attr, g), 0) for s in seeds]
                 n = int(round(float(np.mean(ns)))) if ns else 0
@@ -134,6 +162,7 @@ def aggregate_disparity(
     seeds: Sequence[int],
     attributes: Sequence[str],
     confidence: float,
+    shared: bool = False,
 ) -> pd.DataFrame:
     """The ``disparity`` table (see :mod:`mcrage_core.evaluation.results`)."""
     rows: list[dict[str, Any]] = []
@@ -155,6 +184,7 @@ def aggregate_disparity(
                     strategies[0],
                     seeds,
                     confidence,
+                    shared,
                 )
                 rows.append(
                     {

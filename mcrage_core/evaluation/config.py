@@ -11,7 +11,7 @@ import numpy as np
 
 from mcrage_core.errors import ConfigError
 from mcrage_core.evaluation.classifiers import CLASSIFIERS, ClassifierName
-from mcrage_core.rebalance import STRATEGIES, PlanMode, Strategy, get_strategy
+from mcrage_core.rebalance import STRATEGIES, Strategy, get_strategy
 from mcrage_core.rebalance import registered_strategies as _known_strategies
 from mcrage_core.tables import normalise_labels
 
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 __all__ = ["AuditConfig", "CDDPMPreset"]
 
 CDDPMPreset = Literal["quick", "standard", "thorough"]
+AuditPlanMode = Literal["max", "share", "counts", "targeted"]
+PLAN_MODES = ("max", "share", "counts", "targeted")
+VERDICT_METRICS = ("f1", "auroc")
+"""The metrics every strategy is judged on, per group."""
 
 
 @dataclass(frozen=True)
@@ -46,18 +50,37 @@ class AuditConfig:
     classifier
         ``"hgb"`` (default: histogram gradient boosting, fast and strong on tables),
         ``"rf"`` (random forest) or ``"logreg"`` (logistic regression).
-    seeds
-        Number of repetitions with different splits and models (default 1; several give an interval over seeds).
+    folds, seeds
+        Repeated stratified cross-validation: the real rows are split into ``folds``
+        folds (stratified by group × outcome), each fold is the test part once, and
+        this is repeated ``seeds`` times with different splits and models (default
+        5 × 2). Every strategy is scored on exactly the same real test folds; per-group
+        numbers are pooled over the folds of a repeat (every real row is scored once by
+        a model that never saw it). ``folds=1``: one hold-out split of ``test_size``.
     test_size
-        Share of real rows held out for testing.
+        Share of real rows held out for testing when ``folds=1``.
     small_group
-        Groups with fewer test rows are flagged and left out of disparities.
+        Groups with fewer (pooled) test rows are flagged, left out of disparities and
+        not judged.
     n_bootstrap
         Bootstrap resamples of the test rows for confidence intervals (0 = none).
     confidence
         Confidence level of all intervals.
     plan_mode, plan_share, plan_counts, balance_outcome
         The augmentation plan; see :func:`mcrage_core.rebalance.plan_augmentation`.
+        ``"targeted"`` raises only the groups of the rebalanced attribute(s) where the
+        baseline model is worst by ``plan_metric`` (estimated by a 3-fold
+        cross-validation inside the training part, never on test rows): at most
+        ``plan_worst`` groups whose metric is below the training part's overall value.
+    plan_metric, plan_worst
+        The metric (``f1``, ``auroc``, ``tpr`` or ``balanced_accuracy``) and the number
+        of groups of the targeted plan.
+    max_synthetic_ratio
+        Cap on synthetic rows per group, as a multiple of its real training rows
+        (default 1.0: never more synthetic than real rows; ``None``: no cap).
+    intersect
+        Two sensitive columns whose intersection (for example ``race × sex``) is also
+        evaluated; ``None``: the first two sensitive columns; ``()``: none.
     sensitive_as_features
         Whether the sensitive columns are also model inputs (default ``True``).
     cddpm_preset, cddpm_config, device, sampling_steps
@@ -95,16 +118,21 @@ class AuditConfig:
     strategies: tuple[str, ...] = STRATEGIES
     classifier: ClassifierName = "hgb"
     # the split and the intervals
-    seeds: int = 1
+    folds: int = 5
+    seeds: int = 2
     test_size: float = 0.25
     small_group: int = 30
     n_bootstrap: int = 200
     confidence: float = 0.95
     # the plan
-    plan_mode: PlanMode = "max"
+    plan_mode: AuditPlanMode = "max"
     plan_share: float | None = None
     plan_counts: Mapping[Any, int] | None = None
     balance_outcome: bool = False
+    plan_metric: str = "f1"
+    plan_worst: int = 3
+    max_synthetic_ratio: float | None = 1.0
+    intersect: tuple[str, ...] | None = None
     sensitive_as_features: bool = True
     # the diffusion model and its guardrail
     cddpm_preset: CDDPMPreset = "quick"
@@ -122,6 +150,15 @@ class AuditConfig:
     min_test_rows: int = 5
 
     def __post_init__(self) -> None:
+        if isinstance(self.intersect, str):
+            object.__setattr__(self, "intersect", tuple(self.intersect.split(",")))
+        if self.intersect is not None:
+            pair = tuple(str(c).strip() for c in self.intersect if str(c).strip())
+            if len(pair) not in (0, 2):
+                raise ConfigError(
+                    f"intersect names two sensitive columns (for example race,sex), got {pair!r}"
+                )
+            object.__setattr__(self, "intersect", pair)
         for name in ("sensitive", "rebalance", "strategies"):
             value = getattr(self, name)
             if isinstance(value, str):
@@ -131,10 +168,7 @@ class AuditConfig:
         if self.classifier not in CLASSIFIERS:
             raise ConfigError(f"unknown classifier {self.classifier!r}: choose logreg, rf or hgb")
         self._check_protocol()
-        if self.plan_mode not in ("max", "share", "counts"):
-            raise ConfigError(
-                f"unknown plan mode {self.plan_mode!r}: choose 'max', 'share' or 'counts'"
-            )
+        self._check_plan()
         self._check_model()
         object.__setattr__(self, "value_labels", normalise_labels(self.value_labels) or None)
         self._check_groups()
@@ -155,6 +189,11 @@ class AuditConfig:
     def _check_protocol(self) -> None:
         if not isinstance(self.seeds, (int, np.integer)) or not 1 <= int(self.seeds) <= 100:
             raise ConfigError(f"seeds must be a whole number from 1 to 100, got {self.seeds!r}")
+        if not isinstance(self.folds, (int, np.integer)) or not 1 <= int(self.folds) <= 20:
+            raise ConfigError(
+                f"folds must be a whole number from 1 (one hold-out split) to 20, got "
+                f"{self.folds!r}"
+            )
         if not 0.05 <= float(self.test_size) <= 0.5:
             raise ConfigError(
                 "test_size must be between 0.05 and 0.5 (share of rows held out), "
@@ -166,6 +205,25 @@ class AuditConfig:
             raise ConfigError(f"n_bootstrap must be from 0 to 10000, got {self.n_bootstrap!r}")
         if not 0.5 < float(self.confidence) < 1.0:
             raise ConfigError(f"confidence must be between 0.5 and 1, got {self.confidence!r}")
+
+    def _check_plan(self) -> None:
+        if self.plan_mode not in PLAN_MODES:
+            raise ConfigError(
+                f"unknown plan mode {self.plan_mode!r}: choose {', '.join(PLAN_MODES)}"
+            )
+        if self.plan_metric not in ("f1", "auroc", "tpr", "balanced_accuracy"):
+            raise ConfigError(
+                f"unknown metric {self.plan_metric!r} for the targeted plan: choose f1, auroc, "
+                "tpr or balanced_accuracy"
+            )
+        if not 1 <= int(self.plan_worst) <= 50:
+            raise ConfigError(f"plan_worst must be from 1 to 50 groups, got {self.plan_worst!r}")
+        ratio = self.max_synthetic_ratio
+        if ratio is not None and not 0 < float(ratio) <= 100:
+            raise ConfigError(
+                "max_synthetic_ratio is the most synthetic rows per real row of a group "
+                f"(for example 1.0), or None for no cap; got {ratio!r}"
+            )
 
     def _check_model(self) -> None:
         if self.cddpm_preset not in ("quick", "standard", "thorough"):

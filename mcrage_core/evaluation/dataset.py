@@ -4,7 +4,7 @@ summary, outcome rates per group, columns that give the outcome away, versions."
 from __future__ import annotations
 
 import platform
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,8 @@ import pandas as pd
 
 from mcrage_core import __version__
 from mcrage_core.errors import ConfigError, DataError
+from mcrage_core.evaluation.classifiers import CLASSIFIER_LABELS
+from mcrage_core.evaluation.config import AuditConfig
 from mcrage_core.evaluation.prepare import Prepared
 from mcrage_core.tables import (
     DEFAULT_AGE_BANDS,
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from mcrage_core.evaluation.results import AuditResults
 
 __all__ = [
+    "dataset_block",
+    "protocol_text",
     "audit_groups",
     "base_rates",
     "imbalance_summary",
@@ -168,3 +172,60 @@ def audit_groups(frame: pd.DataFrame, results: AuditResults) -> pd.DataFrame:
             continue
         out[gcol] = out[gcol].astype(object).where(out[gcol].notna(), None)
     return out
+
+
+def protocol_text(config: AuditConfig) -> str:
+    """The evaluation protocol in one phrase."""
+    if config.folds <= 1:
+        n = config.seeds
+        return f"{n} hold-out split{'s' if n > 1 else ''} ({config.test_size:.0%} of rows tested)"
+    return (
+        f"{config.folds}-fold cross-validation repeated {config.seeds} time"
+        f"{'s' if config.seeds > 1 else ''} (every real row tested once per repeat)"
+    )
+
+
+def dataset_block(
+    df: pd.DataFrame,
+    prep: Prepared,
+    config: AuditConfig,
+    *,
+    leaks: dict[str, float],
+    n_test: int,
+    names: Mapping[int, Any],
+    schema: Schema,
+    attributes: Sequence[str],
+    labels: Mapping[str, str],
+) -> dict[str, Any]:
+    """The ``dataset`` block of the results (``n_test``: test rows of the first fold)."""
+    data, target = prep.df, prep.target
+    return {
+        "n_rows": int(len(df)),
+        "n_rows_used": int(len(data)),
+        "n_columns": int(df.shape[1]),
+        "target": target,
+        "positive_class": prep.positive_class,
+        "prevalence": float(data[target].mean()),
+        "n_train": int(len(data) - n_test),
+        "n_test": int(n_test),
+        "features": list(prep.features),
+        "generated_columns": list(prep.columns),
+        "outcome_labels": {str(k): v for k, v in names.items()},
+        "threshold": float(config.threshold),
+        "value_labels": dict(config.value_labels or {}),
+        "merged_groups": dict(prep.merged),
+        "leaky_columns": leaks,
+        "age_bands": list(schema.age_bands or ()),
+        "base_rates": base_rates(data, attributes, target),
+        "attributes": dict(prep.attributes),
+        "rebalance": list(prep.rebalance),
+        "primary_attribute": prep.primary,
+        "n_missing_group": {src: int(data[g].isna().sum()) for g, src in prep.attributes.items()},
+        "n_missing_target": prep.n_missing_target,
+        "classifier": CLASSIFIER_LABELS[config.classifier],
+        "seeds": config.seed_values,
+        "folds": int(config.folds),
+        "intersections": list(prep.intersections),
+        "evaluation": protocol_text(config),
+        "strategy_labels": dict(labels),
+    }

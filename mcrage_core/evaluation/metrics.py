@@ -62,6 +62,31 @@ def _f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(f1_score(y_true, y_pred, zero_division=0))
 
 
+def _ratio(num: np.ndarray, den: np.ndarray) -> float:
+    n, d = int(np.sum(num)), int(np.sum(den))
+    return n / d if d else math.nan
+
+
+def _ppv(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    yt, yp = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
+    return _ratio(yt & yp, yp)
+
+
+def _fdr(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    yt, yp = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
+    return _ratio(~yt & yp, yp)
+
+
+def _for(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    yt, yp = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
+    return _ratio(yt & ~yp, ~yp)
+
+
+def _fnr(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    yt, yp = np.asarray(y_true).astype(bool), np.asarray(y_pred).astype(bool)
+    return _ratio(yt & ~yp, yt)
+
+
 def group_metrics(
     y_true: np.ndarray,
     y_pred: np.ndarray,
@@ -69,7 +94,8 @@ def group_metrics(
     groups: pd.Series | np.ndarray,
 ) -> MetricFrame:
     """A fairlearn MetricFrame with accuracy, balanced accuracy, F1, AUROC, PR-AUC, base rate,
-    selection rate, TPR, FPR and count."""
+    selection rate, TPR, FPR, the predictive-parity rates (PPV, FNR, FOR, FDR; NaN where
+    the denominator is empty) and count."""
     from fairlearn.metrics import (
         MetricFrame,
         count,
@@ -90,6 +116,10 @@ def group_metrics(
             "selection_rate": selection_rate,
             "tpr": true_positive_rate,
             "fpr": false_positive_rate,
+            "ppv": _ppv,
+            "fnr": _fnr,
+            "for": _for,
+            "fdr": _fdr,
             "n": count,
         },
         y_true=np.asarray(y_true),
@@ -176,6 +206,10 @@ def metrics_from_counts(
         "selection_rate": _safe_div(tp + fp, n),
         "tpr": np.nan_to_num(tpr, nan=0.0),
         "fpr": _safe_div(fp, fp + tn, empty=0.0),
+        "ppv": _safe_div(tp, tp + fp),
+        "fnr": _safe_div(fn, tp + fn),
+        "for": _safe_div(fn, fn + tn),
+        "fdr": _safe_div(fp, tp + fp),
     }
 
 

@@ -2,10 +2,11 @@
 
 Protocol
 --------
-1. For each seed, the real rows are split once, stratified by group × outcome. The
-   test part holds real rows only and is the same for every strategy of that seed
-   (the seed changes the split and the models).
-2. The augmentation plan is computed on the training part; every strategy gets the
+1. Repeated stratified cross-validation: for each repeat (seed) the real rows are
+   split into ``folds`` folds, stratified by group × outcome; each fold is the test
+   part once. Test parts hold real rows only and are the same for every strategy
+   (the seed changes the folds and the models). ``folds=1``: one hold-out split.
+2. The augmentation plan is computed on each training part; every strategy gets the
    same plan and sees only the training part (the CDDPM is trained on it, too).
 3. A scikit-learn pipeline (imputation + one-hot encoding + classifier) is trained on
    each strategy's training set, through the strategy's hooks
@@ -15,9 +16,14 @@ Protocol
    accuracy, F1, AUROC (from probabilities), selection rate, TPR and FPR with the
    group n; disparities come from fairlearn's parity functions over the groups with at
    least ``small_group`` test rows (smaller groups are flagged and left out).
-5. Confidence intervals: a percentile bootstrap over the test rows (the same resamples
-   for every strategy, so changes against the baseline are paired), pooled over seeds,
-   and a t-interval of the seed means.
+   Per-group numbers are computed on the predictions pooled over the folds of a
+   repeat (every real row scored once by a model that never saw it), then averaged
+   over repeats.
+5. Confidence intervals: a percentile bootstrap over the pooled test rows (the same
+   resamples for every strategy, so changes against the baseline are paired), pooled
+   over repeats, and a t-interval of the repeat means. The verdicts
+   (:mod:`mcrage_core.evaluation.judging`) add the corrected resampled t-test over
+   folds and Holm's correction across groups.
 
 Examples
 --------
@@ -39,8 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mcrage_core.evaluation import aggregate as agg
 from mcrage_core.evaluation import dataset as facts
+from mcrage_core.evaluation.assemble import assemble
 from mcrage_core.evaluation.classifiers import (
     CLASSIFIER_LABELS,
     feature_kinds,
@@ -49,21 +55,23 @@ from mcrage_core.evaluation.classifiers import (
     thread_limit,
 )
 from mcrage_core.evaluation.config import AuditConfig
+from mcrage_core.evaluation.folds import FoldScores, Pooled, fold_seed, score_fold
 from mcrage_core.evaluation.prepare import Prepared, outcome_labels, prepare_labelled
-from mcrage_core.evaluation.preview import check_sizes, make_plan
+from mcrage_core.evaluation.preview import check_sizes
 from mcrage_core.evaluation.results import AuditResults
 from mcrage_core.evaluation.scoring import Scores, SeedBootstrap, score_strategy
-from mcrage_core.evaluation.split import Split, split_prepared
+from mcrage_core.evaluation.split import Split, fold_splits
+from mcrage_core.evaluation.targeting import make_plan
 from mcrage_core.evaluation.tracking import Tracker, check_stop
 from mcrage_core.progress import CancelCheck, ProgressCallback
 from mcrage_core.rebalance import (
     AugmentContext,
     Classifier,
     ModelData,
+    Prediction,
     ReportInputs,
     Strategy,
     StrategyReport,
-    display_plan,
 )
 from mcrage_core.tables import Schema
 
@@ -110,12 +118,12 @@ def run_audit(
     started = time.monotonic()
     labelled, prep = prepare_labelled(df, schema, config)
     strategies = config.make_strategies()
-    units_per_seed = 1.0 + sum(s.cost for s in strategies)
+    units_per_fold = 1.0 + sum(s.cost for s in strategies)
     run = _AuditRun(
         config=config,
         prep=prep,
         strategies=strategies,
-        tracker=Tracker(progress, units_per_seed * config.seeds + 1.0),
+        tracker=Tracker(progress, units_per_fold * config.seeds * config.folds + 1.0),
         should_stop=should_stop,
         workdir=Path(workdir) if workdir is not None else None,
         names=outcome_labels(prep, labelled),
@@ -128,24 +136,30 @@ def run_audit(
     )
     rng_master = np.random.default_rng(config.base_seed)
     for seed_pos, seed in enumerate(config.seed_values):
-        seed_run = run.start_seed(seed_pos, seed, rng_master)
-        for strategy in strategies:
-            run.run_strategy(strategy, seed_run, first_seed=seed_pos == 0)
+        pooled = Pooled(len(prep.df))
+        for fold_run in run.start_repeat(seed_pos, seed):
+            for strategy in strategies:
+                first = seed_pos == 0 and fold_run.fold == 0
+                prediction = run.run_strategy(strategy, fold_run, first_seed=first)
+                pooled.add(strategy.name, fold_run.split.test_pos, prediction)
+        run.score_repeat(seed, pooled, rng_master)
     return run.results(df, imbalance, started)
 
 
 @dataclass
 class _SeedRun:
-    """One seed's split, plan, model inputs and bootstrap resamples."""
+    """One fold's split, plan and model inputs (``seed``: its models' seed;
+    ``repeat_seed``: the seed of its repeat)."""
 
     seed: int
+    repeat_seed: int
+    fold: int
     label: str
     split: Split
     plan: pd.DataFrame
     data: ModelData
     numeric: list[str]
     categorical: list[str]
-    boot: SeedBootstrap
     baseline: Classifier | None = None
 
 
@@ -163,6 +177,9 @@ class _AuditRun:
     inputs: tuple[pd.DataFrame, Schema]  # the table as given (codes, not labels), its schema
     warnings: list[str] = field(default_factory=list)
     scores: Scores = field(default_factory=Scores)
+    fold_scores: FoldScores = field(default_factory=FoldScores)
+    shared_boot: SeedBootstrap | None = None
+    pooled: list[tuple[int, Pooled]] = field(default_factory=list)
     notes: dict[str, list[str]] = field(default_factory=dict)
     test_index: dict[str, list[int]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -176,17 +193,29 @@ class _AuditRun:
     @property
     def attributes(self) -> list[str]:
         attributes = list(self.prep.attributes)
-        return attributes if self.prep.primary in attributes else [*attributes, self.prep.primary]
+        if self.prep.primary not in attributes:
+            attributes.append(self.prep.primary)
+        return [*attributes, *self.prep.intersections]
 
-    def start_seed(self, seed_pos: int, seed: int, rng_master: np.random.Generator) -> _SeedRun:
-        """Split, check, plan and draw the bootstrap resamples of one seed."""
+    def start_repeat(self, seed_pos: int, seed: int) -> list[_SeedRun]:
+        """Split one repeat into its folds; check, plan and prepare each."""
         config, prep = self.config, self.prep
-        label = f"seed {seed_pos + 1} of {config.seeds}"
         check_stop(self.should_stop)
-        self.tracker.emit(f"Splitting the data ({label})")
-        split = split_prepared(prep, test_size=config.test_size, seed=seed)
+        self.tracker.emit(f"Splitting the data (repeat {seed_pos + 1} of {config.seeds})")
+        splits = fold_splits(prep, folds=config.folds, test_size=config.test_size, seed=seed)
+        return [self._start_fold(seed_pos, seed, k, split) for k, split in enumerate(splits)]
+
+    def _label(self, seed_pos: int, fold: int) -> str:
+        config = self.config
+        if config.folds <= 1:
+            return f"seed {seed_pos + 1} of {config.seeds}"
+        return f"fold {fold + 1} of {config.folds}, repeat {seed_pos + 1} of {config.seeds}"
+
+    def _start_fold(self, seed_pos: int, seed: int, fold: int, split: Split) -> _SeedRun:
+        config, prep = self.config, self.prep
         check_sizes(prep, split.test, config, train=split.train)
-        self.test_index[str(seed)] = [int(i) for i in prep.source_index[split.test_pos]]
+        key = str(seed) if config.folds <= 1 else f"{seed}/{fold + 1}"
+        self.test_index[key] = [int(i) for i in prep.source_index[split.test_pos]]
         plan = make_plan(prep, split.train, config, self.strategies)
         if self.first_plan is None:
             self.first_plan = plan
@@ -198,11 +227,46 @@ class _AuditRun:
             X_test=model_frame(split.test, prep.features),
             threshold=float(config.threshold),
         )
-        # the same bootstrap resamples for every strategy of this seed (paired deltas)
-        rng = np.random.default_rng(rng_master.integers(2**63))
-        boot = SeedBootstrap.draw(split.test, self.attributes, config.n_bootstrap, rng)
         self.tracker.advance(1.0)
-        return _SeedRun(seed, label, split, plan, data, numeric, categorical, boot)
+        return _SeedRun(
+            fold_seed(seed, fold, config.folds),
+            seed,
+            fold,
+            self._label(seed_pos, fold),
+            split,
+            plan,
+            data,
+            numeric,
+            categorical,
+        )
+
+    def score_repeat(self, seed: int, pooled: Pooled, rng_master: np.random.Generator) -> None:
+        """Measure every strategy on the repeat's pooled out-of-fold predictions."""
+        prep, config = self.prep, self.config
+        self.pooled.append((seed, pooled))
+        test = prep.df.iloc[pooled.positions].reset_index(drop=True)
+        # the same bootstrap resamples for every strategy (paired deltas); with K-fold
+        # CV every repeat tests the same rows, so the repeats share them too
+        rng = np.random.default_rng(rng_master.integers(2**63))
+        boot = self.shared_boot
+        if boot is None or boot.overall.shape[1] != len(test):
+            boot = SeedBootstrap.draw(test, self.attributes, config.n_bootstrap, rng)
+        if config.folds > 1:
+            self.shared_boot = boot
+        y = test[prep.target].to_numpy().astype(int)
+        for strategy in self.strategies:
+            self.tracker.emit(f"Measuring {strategy.label}")
+            score_strategy(
+                self.scores,
+                strategy=strategy.name,
+                seed=seed,
+                y=y,
+                prediction=pooled.prediction(strategy.name),
+                test=test,
+                attributes=self.attributes,
+                boot=boot,
+                small_group=config.small_group,
+            )
 
     def context(self, strategy: Strategy, run: _SeedRun) -> AugmentContext:
         """What ``strategy`` is told about this run and seed."""
@@ -233,8 +297,9 @@ class _AuditRun:
             attributes=prep.attributes,
         )
 
-    def run_strategy(self, strategy: Strategy, run: _SeedRun, *, first_seed: bool) -> None:
-        """Augment, fit (or reuse the baseline), predict and measure one strategy."""
+    def run_strategy(self, strategy: Strategy, run: _SeedRun, *, first_seed: bool) -> Prediction:
+        """Augment, fit (or reuse the baseline), predict and measure one strategy on one
+        fold; the prediction is returned for pooling."""
         check_stop(self.should_stop)
         started = time.monotonic()
         stage = f"{strategy.label} ({run.label})"
@@ -258,18 +323,18 @@ class _AuditRun:
         self._note(strategy.name, prediction.notes)
         self.timings[f"{strategy.name}/seed{run.seed}"] = round(time.monotonic() - started, 3)
         self.tracker.advance(strategy.cost)
-        self.tracker.emit(f"Measuring {strategy.label} ({run.label})")
-        score_strategy(
-            self.scores,
+        score_fold(
+            self.fold_scores,
+            seed=run.repeat_seed,
+            fold=run.fold,
             strategy=strategy.name,
-            seed=run.seed,
             y=run.split.test[self.prep.target].to_numpy().astype(int),
             prediction=prediction,
             test=run.split.test,
             attributes=self.attributes,
-            boot=run.boot,
-            small_group=self.config.small_group,
+            n_train=len(run.split.train),
         )
+        return prediction
 
     def _fit(self, train: pd.DataFrame, weights: np.ndarray | None, run: _SeedRun) -> Classifier:
         model = make_classifier(
@@ -305,86 +370,4 @@ class _AuditRun:
         self, df: pd.DataFrame, imbalance: dict[str, Any] | None, started: float
     ) -> AuditResults:
         """Aggregate the scores into :class:`AuditResults`."""
-        config, prep = self.config, self.prep
-        leaks = facts.leaky_columns(prep.df, prep.features, prep.target)
-        if leaks:
-            self.warnings.insert(0, facts.leak_warning(leaks))
-        self.tracker.emit("Summarising the results")
-        names = [s.name for s in self.strategies]
-        seeds, attributes = config.seed_values, self.attributes
-        metrics = agg.aggregate_metrics(
-            self.scores,
-            strategies=names,
-            seeds=seeds,
-            attributes=attributes,
-            small_group=config.small_group,
-            confidence=config.confidence,
-        )
-        disparity = agg.aggregate_disparity(
-            self.scores,
-            strategies=names,
-            seeds=seeds,
-            attributes=attributes,
-            confidence=config.confidence,
-        )
-        self.warnings.extend(agg.disparity_warnings(self.scores, small_group=config.small_group))
-        for lines in self.notes.values():
-            self.warnings.extend(lines)
-        self.timings["total"] = round(time.monotonic() - started, 3)
-        self.tracker.finish()
-        self.tracker.emit("Done")
-        plan = self.first_plan
-        return AuditResults(
-            settings=config.to_dict(),
-            versions=facts.versions(),
-            dataset=self._dataset(df, leaks),
-            metrics=metrics,
-            disparity=disparity,
-            plan=display_plan(plan, prep.target, self.names)
-            if plan is not None
-            else pd.DataFrame(),
-            imbalance=imbalance,
-            fidelity=self.report.fidelity,
-            warnings=list(dict.fromkeys(self.warnings)),
-            strategy_notes={k: v for k, v in self.notes.items() if v},
-            training=self.report.training,
-            timings=self.timings,
-            test_index=dict(self.test_index),
-            synthetic=self.report.synthetic,
-            augmented_train=self.report.augmented_train,
-        )
-
-    def _dataset(self, df: pd.DataFrame, leaks: dict[str, float]) -> dict[str, Any]:
-        """The ``dataset`` block of the results."""
-        config, prep = self.config, self.prep
-        data, target = prep.df, prep.target
-        n_test = len(self.test_index[str(config.seed_values[0])])
-        return {
-            "n_rows": int(len(df)),
-            "n_rows_used": int(len(data)),
-            "n_columns": int(df.shape[1]),
-            "target": target,
-            "positive_class": prep.positive_class,
-            "prevalence": float(data[target].mean()),
-            "n_train": int(len(data) - n_test),
-            "n_test": int(n_test),
-            "features": list(prep.features),
-            "generated_columns": list(prep.columns),
-            "outcome_labels": {str(k): v for k, v in self.names.items()},
-            "threshold": float(config.threshold),
-            "value_labels": dict(config.value_labels or {}),
-            "merged_groups": dict(prep.merged),
-            "leaky_columns": leaks,
-            "age_bands": list(self.inputs[1].age_bands or ()),
-            "base_rates": facts.base_rates(data, self.attributes, target),
-            "attributes": dict(prep.attributes),
-            "rebalance": list(prep.rebalance),
-            "primary_attribute": prep.primary,
-            "n_missing_group": {
-                src: int(data[g].isna().sum()) for g, src in prep.attributes.items()
-            },
-            "n_missing_target": prep.n_missing_target,
-            "classifier": CLASSIFIER_LABELS[config.classifier],
-            "seeds": config.seed_values,
-            "strategy_labels": {s.name: s.label for s in self.strategies},
-        }
+        return assemble(self, df, imbalance, started)

@@ -52,6 +52,7 @@ class Prepared:
     source_index: np.ndarray = field(default_factory=lambda: np.array([], dtype=int))
     merged: dict[str, list[str]] = field(default_factory=dict)  # group column -> merged groups
     derived: list[str] = field(default_factory=list)  # helper columns (bands, merges, ×)
+    intersections: list[str] = field(default_factory=list)  # "race × sex": also evaluated
 
 
 @dataclass
@@ -98,6 +99,7 @@ def prepare(df: pd.DataFrame, schema: Schema, config: AuditConfig) -> Prepared:
     work, groups = _group_columns(work, schema, sensitive, config, warnings)
     work, rebalance, primary = _rebalanced(work, schema, sensitive, groups, config)
     columns, features = _record_columns(df, schema, groups, target, config)
+    intersections = _intersections(work, groups, config, primary)
     for g, src in groups.attributes.items():
         n_miss = int(work[g].isna().sum())
         if n_miss:
@@ -120,7 +122,40 @@ def prepare(df: pd.DataFrame, schema: Schema, config: AuditConfig) -> Prepared:
         source_index=work.index.to_numpy(),
         merged=groups.merged,
         derived=groups.derived,
+        intersections=intersections,
     )
+
+
+def _intersections(
+    work: pd.DataFrame, groups: _Groups, config: AuditConfig, primary: str
+) -> list[str]:
+    """Add the intersection of two sensitive attributes (``config.intersect``, or the
+    first two) as a group column, ``"race × sex"``; its name, or nothing."""
+    names = list(groups.attributes)
+    if config.intersect is None:
+        pair = names[:2]
+    else:
+        pair = []
+        for col in config.intersect:
+            match = [g for g, src in groups.attributes.items() if col in (g, src)]
+            if not match:
+                raise ConfigError(
+                    f"the column {col!r} to intersect is not one of the sensitive attributes "
+                    f"({', '.join(dict.fromkeys(groups.attributes.values()))})"
+                )
+            pair.append(match[0])
+    if len(pair) != 2 or pair[0] == pair[1]:
+        return []
+    name = " × ".join(pair)
+    if name == primary:
+        return []
+    known = work[pair].notna().all(axis=1)
+    inter = pd.Series(np.nan, index=work.index, dtype=object)
+    if known.any():
+        inter.loc[known] = work.loc[known, pair].map(str).agg(" × ".join, axis=1)
+    work[name] = inter
+    groups.derived.append(name)
+    return [name]
 
 
 def _binary_outcome(

@@ -3,7 +3,6 @@ split sizes, the guardrail's effects, and whether the table is large enough to j
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -11,14 +10,9 @@ import pandas as pd
 from mcrage_core.errors import DataError
 from mcrage_core.evaluation.config import AuditConfig
 from mcrage_core.evaluation.prepare import Prepared, outcome_labels, prepare_labelled
-from mcrage_core.evaluation.split import split_prepared
-from mcrage_core.rebalance import (
-    Strategy,
-    blocked_mask,
-    display_plan,
-    guardrail_notes,
-    plan_augmentation,
-)
+from mcrage_core.evaluation.split import fold_splits
+from mcrage_core.evaluation.targeting import make_plan
+from mcrage_core.rebalance import display_plan, guardrail_notes
 from mcrage_core.tables import Schema
 
 __all__ = ["PlanPreview", "check_sizes", "make_plan", "preview_plan"]
@@ -76,33 +70,13 @@ def check_sizes(
         )
 
 
-def make_plan(
-    prep: Prepared, train: pd.DataFrame, config: AuditConfig, strategies: Sequence[Strategy]
-) -> pd.DataFrame:
-    """The augmentation plan of one training part; when a strategy guards small cells,
-    column ``blocked`` marks the cells the privacy guardrail skips."""
-    plan = plan_augmentation(
-        train,
-        rebalance=prep.rebalance,
-        target=prep.target,
-        mode=config.plan_mode,
-        share=config.plan_share,
-        counts=config.plan_counts,
-        balance_outcome=config.balance_outcome,
-    )
-    if any(s.guards_small_cells for s in strategies):
-        plan["blocked"] = blocked_mask(
-            plan, min_rows=config.min_cell_rows, allow=config.allow_small_cells
-        )
-    return plan
-
-
 @dataclass(frozen=True)
 class PlanPreview:
     """What an audit will do, computed before anything is trained.
 
-    ``plan`` is the exact plan of the first seed (its training part), with the outcome
-    in the user's values and ``blocked`` marking cells the privacy guardrail skips;
+    ``plan`` is the exact plan of the first fold (its training part), with the outcome
+    in the user's values, ``blocked`` marking cells the privacy guardrail skips and
+    ``reason`` saying why each cell gets what it gets;
     ``n_train``/``n_test`` the sizes of the split; ``notes`` what the user should know
     (blocked cells and their effect on a group's outcome mix); ``problem`` a reason the
     audit would be refused (``None`` when it can run).
@@ -128,7 +102,9 @@ def preview_plan(df: pd.DataFrame, schema: Schema, config: AuditConfig) -> PlanP
         reported in ``problem`` instead, so the page can show the plan and the reason).
     """
     labelled, prep = prepare_labelled(df, schema, config)
-    split = split_prepared(prep, test_size=config.test_size, seed=config.seed_values[0])
+    split = fold_splits(
+        prep, folds=config.folds, test_size=config.test_size, seed=config.seed_values[0]
+    )[0]
     problem = None
     try:
         check_sizes(prep, split.test, config, train=split.train)

@@ -15,6 +15,15 @@ the dashboard, the HTML report and the CLI. Its two tidy tables are the source o
     equalized odds difference/ratio, worst-group F1 and AUROC, with the same CI and delta
     columns. Small groups are left out of these numbers (listed in ``excluded_groups``).
 
+``verdicts``
+    One row per strategy × attribute × judgeable group × metric (see
+    :mod:`mcrage_core.evaluation.judging`): ``baseline``, ``value``, ``delta`` with its
+    interval ``ci_low``/``ci_high``, the ``test`` used, ``p_value``, ``p_adjusted``
+    (Holm) and ``verdict`` (``helped``, ``no measurable change`` or ``hurt``).
+``curves``
+    Per-group ROC, calibration, Brier score and threshold-sweep tables
+    (:func:`mcrage_core.evaluation.curves.compute_curves`), keyed by name.
+
 ``to_dict()`` adds a nested view ``strategies → name → {overall, by_group, disparity}``
 for people reading the JSON; :meth:`AuditResults.from_dict` rebuilds the object from
 the tables.
@@ -42,6 +51,8 @@ __all__ = [
     "FORMAT",
     "OVERALL",
     "STAT_SUFFIXES",
+    "VERDICT_COLUMNS",
+    "VERDICTS",
 ]
 
 FORMAT = "mcrage-audit/1"
@@ -55,6 +66,10 @@ METRICS: tuple[str, ...] = (
     "selection_rate",
     "tpr",
     "fpr",
+    "ppv",
+    "fnr",
+    "for",
+    "fdr",
 )
 METRIC_LABELS: dict[str, str] = {
     "accuracy": "Accuracy",
@@ -66,6 +81,10 @@ METRIC_LABELS: dict[str, str] = {
     "selection_rate": "Share predicted positive",
     "tpr": "True positive rate (sensitivity)",
     "fpr": "False positive rate",
+    "ppv": "Precision (positive predictive value)",
+    "fnr": "False negative rate (missed cases)",
+    "for": "False omission rate",
+    "fdr": "False discovery rate",
 }
 DISPARITIES: tuple[str, ...] = (
     "demographic_parity_difference",
@@ -107,10 +126,19 @@ _DISPARITY_COLUMNS = [
 ]
 
 
+VERDICTS = ("helped", "no measurable change", "hurt")
+VERDICT_COLUMNS = [
+    *("strategy", "attribute", "group", "metric", "n"),
+    *("baseline", "value", "delta", "ci_low", "ci_high"),
+    *("test", "p_value", "p_adjusted", "verdict"),
+]
+_TEXT = ("strategy", "attribute", "group", "metric", "excluded_groups", "test", "verdict")
+
+
 def _frame(records: list[dict] | None, columns: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(records or [], columns=columns)
     for col in columns:
-        if col in ("strategy", "attribute", "group", "metric", "excluded_groups"):
+        if col in _TEXT:
             frame[col] = frame[col].astype(object)
         elif col == "small":
             frame[col] = frame[col].astype(bool)
@@ -151,6 +179,8 @@ class AuditResults:
     metrics: pd.DataFrame
     disparity: pd.DataFrame
     plan: pd.DataFrame
+    verdicts: pd.DataFrame = field(default_factory=lambda: _frame([], VERDICT_COLUMNS))
+    curves: dict[str, pd.DataFrame] = field(default_factory=dict)
     imbalance: dict[str, Any] | None = None
     fidelity: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
@@ -262,6 +292,8 @@ class AuditResults:
                 "timings": self.timings,
                 "test_index": self.test_index,
                 "strategies": self._nested(),
+                "verdicts": self.verdicts,
+                "curves": dict(self.curves),
                 "tables": {"metrics": self.metrics, "disparity": self.disparity},
             }
         )
@@ -294,6 +326,8 @@ class AuditResults:
             metrics=_frame(tables.get("metrics"), _METRIC_COLUMNS),
             disparity=_frame(tables.get("disparity"), _DISPARITY_COLUMNS),
             plan=plan,
+            verdicts=_frame(data.get("verdicts"), VERDICT_COLUMNS),
+            curves={str(k): pd.DataFrame(v or []) for k, v in (data.get("curves") or {}).items()},
             imbalance=data.get("imbalance"),
             fidelity=data.get("fidelity"),
             warnings=list(data.get("warnings") or []),

@@ -27,7 +27,7 @@ from mcrage_core.jobs.records import (
     default_home,
 )
 from mcrage_core.jobs.sessions import SavedSession, SessionStore
-from mcrage_core.jobs.settings import DEFAULTS, RunPreset, RunSettings
+from mcrage_core.jobs.settings import DEFAULTS, EVALUATIONS, RunPreset, RunSettings
 from mcrage_core.jobs.store import RunStore
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "ARTEFACT_FILES",
     "DEAD_WORKER_REASON",
     "DEFAULTS",
+    "EVALUATIONS",
     "FINAL_STATUSES",
     "RETRYABLE_ERROR_KINDS",
     "ArtefactName",

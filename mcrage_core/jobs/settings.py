@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULTS",
+    "EVALUATIONS",
+    "evaluation_of",
     "RunKind",
     "RunPreset",
     "RunSettings",
@@ -55,7 +57,7 @@ __all__ = [
 RunKind = Literal["audit", "train"]
 RunPreset = Literal["tiny", "quick", "standard", "thorough"]
 Classifier = Literal["logreg", "rf", "hgb"]
-PlanMode = Literal["max", "share"]
+PlanMode = Literal["max", "share", "targeted"]
 OutcomeValue = str | int | float | bool
 SensitiveSetting = Mapping[str, str | None] | tuple[str, ...] | None
 """``{kind: column}`` (race/sex/age; ``None`` turns a kind off) or a list of columns."""
@@ -97,9 +99,10 @@ class RunSettings:
     target, positive_class, sensitive, exclude, include, age_bands
         Schema choices, passed to :func:`mcrage_core.tables.infer_schema`
         (``age_bands=None``: the default bands).
-    rebalance, strategies, classifier, n_seeds, n_bootstrap, threshold, min_test_rows, ...
+    rebalance, strategies, classifier, n_seeds, folds, n_bootstrap, threshold, ...
         Audit options, see :class:`mcrage_core.evaluation.pipeline.AuditConfig`
-        (``n_bootstrap=None``: 200, or 50 with the tiny preset).
+        (``n_seeds`` = its ``seeds``, the repeats of the cross-validation;
+        ``n_bootstrap=None``: 200, or 50 with the tiny preset).
     preset, device, train_steps, sampling_steps, overrides
         The diffusion model: preset (``"tiny"`` is for tests), device, training steps
         (``None`` or 0: the preset's), DDIM sampling steps (``None``: the model's) and
@@ -120,6 +123,7 @@ class RunSettings:
     preset: RunPreset = _AUDIT_DEFAULTS["cddpm_preset"]
     device: str = _AUDIT_DEFAULTS["device"]
     n_seeds: int = _AUDIT_DEFAULTS["seeds"]
+    folds: int = _AUDIT_DEFAULTS["folds"]
     train_steps: int | None = None
     sampling_steps: int | None = None
     overrides: Mapping[str, int | float | str | None] = field(default_factory=dict)
@@ -129,6 +133,10 @@ class RunSettings:
     plan_mode: PlanMode = _AUDIT_DEFAULTS["plan_mode"]
     plan_share: float | None = _AUDIT_DEFAULTS["plan_share"]
     balance_outcome: bool = _AUDIT_DEFAULTS["balance_outcome"]
+    plan_metric: str = _AUDIT_DEFAULTS["plan_metric"]
+    plan_worst: int = _AUDIT_DEFAULTS["plan_worst"]
+    max_synthetic_ratio: float | None = _AUDIT_DEFAULTS["max_synthetic_ratio"]
+    intersect: tuple[str, ...] | None = _AUDIT_DEFAULTS["intersect"]
     sensitive_as_features: bool = _AUDIT_DEFAULTS["sensitive_as_features"]
     min_cell_rows: int = _AUDIT_DEFAULTS["min_cell_rows"]
     allow_small_cells: bool = _AUDIT_DEFAULTS["allow_small_cells"]
@@ -162,6 +170,10 @@ class RunSettings:
         if not self.strategies:
             raise ConfigError(f"choose at least one strategy from {', '.join(STRATEGIES)}")
         _whole("n_seeds", self.n_seeds, 1, 100)
+        _whole("folds", self.folds, 1, 20)
+        _whole("plan_worst", self.plan_worst, 1, 50)
+        if self.intersect is not None:
+            object.__setattr__(self, "intersect", _str_tuple("intersect", self.intersect))
         _whole("train_steps", self.train_steps, 1)
         _whole("sampling_steps", self.sampling_steps, 1)
         _whole("min_cell_rows", self.min_cell_rows, 1)
@@ -277,12 +289,17 @@ class RunSettings:
             strategies=self.strategies,
             classifier=self.classifier,
             seeds=int(self.n_seeds),
+            folds=int(self.folds),
             test_size=float(self.test_size),
             small_group=int(self.small_group),
             n_bootstrap=int(bootstrap),
             plan_mode=self.plan_mode,
             plan_share=self.plan_share,
             balance_outcome=bool(self.balance_outcome),
+            plan_metric=self.plan_metric,
+            plan_worst=int(self.plan_worst),
+            max_synthetic_ratio=self.max_synthetic_ratio,
+            intersect=self.intersect,
             sensitive_as_features=bool(self.sensitive_as_features),
             cddpm_preset="quick" if tiny else self.preset,  # type: ignore[arg-type]
             cddpm_config=custom,
@@ -341,3 +358,21 @@ def _plain(value: object) -> object:
 
 DEFAULTS = RunSettings()
 """The one set of defaults: dashboard widgets and CLI flags read theirs from here."""
+
+EVALUATIONS: dict[str, tuple[int, int, str, str]] = {
+    "holdout": (1, 1, "One hold-out split", "fastest; verdicts have the least power"),
+    "check": (3, 1, "Quick check: 3-fold", "every row tested once; 3 models per strategy"),
+    "standard": (
+        DEFAULTS.folds,
+        DEFAULTS.n_seeds,
+        f"Standard: {DEFAULTS.folds}-fold × {DEFAULTS.n_seeds}",
+        f"the default; {DEFAULTS.folds * DEFAULTS.n_seeds} models per strategy",
+    ),
+    "thorough": (5, 5, "Thorough: 5-fold × 5", "most power; 25 models per strategy"),
+}
+"""Evaluation protocols offered by name: ``(folds, repeats, label, caption)``."""
+
+
+def evaluation_of(folds: int, repeats: int) -> str | None:
+    """The name of the :data:`EVALUATIONS` entry with these folds and repeats, if any."""
+    return next((k for k, v in EVALUATIONS.items() if v[:2] == (folds, repeats)), None)

@@ -83,6 +83,10 @@ DETAIL_METRICS: tuple[str, ...] = (
     "pr_auc",
     "tpr",
     "fpr",
+    "ppv",
+    "fnr",
+    "for",
+    "fdr",
 )
 """The metrics of the detailed per-group table with intervals (the report's)."""
 _RARE_METRICS = ("balanced_accuracy", "pr_auc")
@@ -117,7 +121,10 @@ def headline_metrics(results: AuditResults) -> tuple[str, ...]:
 
 def group_metric_choices(results: AuditResults) -> list[str]:
     """The metrics one can pick for the per-group view."""
-    return ["f1", "auroc", "accuracy", *(_RARE_METRICS if is_rare_outcome(results) else ())]
+    rare = _RARE_METRICS if is_rare_outcome(results) else ()
+    present = set(results.metrics["metric"])
+    extra = [m for m in ("ppv", "fnr", "for", "fdr") if m in present]
+    return ["f1", "auroc", "accuracy", *rare, *extra]
 
 
 def _in_run_order(results: AuditResults, frame: pd.DataFrame) -> pd.DataFrame:

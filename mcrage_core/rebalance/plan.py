@@ -79,6 +79,7 @@ def plan_augmentation(
     share: float | None = None,
     counts: Mapping[Hashable, int] | None = None,
     balance_outcome: bool = False,
+    max_ratio: float | None = None,
 ) -> pd.DataFrame:
     """Plan how many synthetic rows to add per cell (group × outcome).
 
@@ -107,6 +108,9 @@ def plan_augmentation(
         ``False`` (default): the added rows follow each group's own outcome mix.
         ``True``: each group's outcomes are also made equal (every outcome cell of a
         group is raised to ``max(group target / number of outcomes, largest cell)``).
+    max_ratio
+        Cap: a group gets at most ``max_ratio`` synthetic rows per real row (its cells
+        shrink in proportion; column ``capped`` marks the cells cut). ``None``: no cap.
 
     Returns
     -------
@@ -141,7 +145,27 @@ def plan_augmentation(
     n_add = _spread(n_real, group_ids, group_targets, sizes, len(classes) if balance_outcome else 0)
     cells["n_add"] = n_add.astype(int)
     cells["n_real"] = n_real.astype(int)
-    return cells[[*rebalance, target, "n_real", "n_add"]]
+    out = cells[[*rebalance, target, "n_real", "n_add"]]
+    if max_ratio is not None:
+        out = _cap(out, group_ids, sizes, float(max_ratio))
+    return out
+
+
+def _cap(
+    plan: pd.DataFrame, group_ids: np.ndarray, sizes: np.ndarray, ratio: float
+) -> pd.DataFrame:
+    """``plan`` with every group's added rows cut to ``ratio`` × its real rows."""
+    if ratio <= 0:
+        raise ConfigError(f"the cap on synthetic rows must be above 0, got {ratio!r}")
+    n_add = plan["n_add"].to_numpy().copy()
+    capped = np.zeros(len(plan), dtype=bool)
+    for gid in range(len(sizes)):
+        idx = np.flatnonzero(group_ids == gid)
+        allowed = int(math.floor(ratio * sizes[gid] + 1e-9))
+        if n_add[idx].sum() > allowed:
+            n_add[idx] = largest_remainder(allowed, n_add[idx])
+            capped[idx] = True
+    return plan.assign(n_add=n_add.astype(int), capped=capped)
 
 
 def _spread(

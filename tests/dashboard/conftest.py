@@ -109,6 +109,7 @@ def finished_home(tmp_path_factory: pytest.TempPathFactory, support2_small_csv: 
             "preset": "tiny",
             "device": "cpu",
             "n_seeds": 1,
+            "folds": 1,
         },
         "table": "small.csv",
     }
@@ -233,7 +234,7 @@ def no_synthetic_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, obj
         },
         "table": "actg320.csv",
     }
-    audit = {"rebalance": ["sex"], "preset": "tiny", "device": "cpu", "n_seeds": 1}
+    audit = {"rebalance": ["sex"], "preset": "tiny", "device": "cpu", "n_seeds": 1, "folds": 1}
     ids = {
         "no_cddpm": registry.start_run(
             OWNER, {**base, "audit": {**audit, "strategies": ["none", "oversample"]}}, df

@@ -17,8 +17,10 @@ from mcrage_core.jobs import DEFAULTS, RunRegistry, RunSettings
 SUPPORT2 = Path(__file__).resolve().parents[2] / "sample_data" / "support2.csv"
 OPTIONS = (
     "strategies",
-    "n_seeds",
     "device",
+    "plan_mode",
+    "plan_worst",
+    "max_synthetic_ratio",
     "train_steps",
     "min_cell_rows",
     "allow_small_cells",
@@ -58,11 +60,13 @@ def test_the_worker_runs_exactly_the_settings_the_page_showed(app, upload, mcrag
     at.multiselect(key="rebalance").set_value(["race", "sex"])
     at.multiselect(key="strategies").set_value(["none", "oversample", "cddpm"])
     at.radio(key="preset").set_value("tiny")
-    at.number_input(key="n_seeds").set_value(2)
+    at.radio(key="evaluation").set_value("check")
+    at.radio(key="plan_mode").set_value("targeted")
     at.selectbox(key="device").set_value("cpu")
     at.number_input(key="threshold").set_value(0.4).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     shown = at.session_state[RUN_SETTINGS]
+    assert (shown.folds, shown.n_seeds, shown.plan_mode) == (3, 1, "targeted")
     at.button(key="start_run").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
 

@@ -54,6 +54,7 @@ def test_a_registered_strategy_runs_through_the_audit(registry, support2_small):
         strategies=("none", "cautious"),
         classifier="logreg",
         seeds=1,
+        folds=1,
         n_bootstrap=10,
     )
     results = run_audit(data, schema, config)

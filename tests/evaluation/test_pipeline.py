@@ -50,18 +50,24 @@ def test_results_json_has_the_documented_shape(small_audit):
 
 def test_test_set_is_real_and_shared_by_every_strategy(small_audit, small_table):
     results, _, config = small_audit
-    m = results.metrics
-    overall_n = m[(m["attribute"] == "overall")].groupby("strategy")["n"].unique()
-    sizes = {len(v) for v in results.test_index.values()}
-    assert len(results.test_index) == config.seeds
-    for ns in overall_n:
-        assert set(ns) <= sizes  # oversampled rows never reach the test set
     data, _ = small_table
-    for idx in results.test_index.values():
+    m = results.metrics
+    assert len(results.test_index) == config.seeds * config.folds
+    by_repeat: dict[str, list[int]] = {}
+    for key, idx in results.test_index.items():
         assert len(set(idx)) == len(idx) and max(idx) < len(data)
-    # the two seeds use different splits
-    a, b = results.test_index.values()
-    assert a != b
+        by_repeat.setdefault(key.split("/")[0], []).extend(idx)
+    # within a repeat the folds are disjoint and every real row is tested exactly once
+    for idx in by_repeat.values():
+        assert sorted(idx) == list(range(len(data)))
+    # pooled over the folds, every strategy is scored on exactly the real rows (oversampled
+    # rows never reach a test fold)
+    overall_n = m[(m["attribute"] == "overall")].groupby("strategy")["n"].unique()
+    for ns in overall_n:
+        assert set(ns) == {len(data)}
+    # the two repeats use different folds
+    first = [v for k, v in results.test_index.items() if k.endswith("/1")]
+    assert len(first) == 2 and first[0] != first[1]
 
 
 def test_small_groups_are_flagged_and_left_out_of_disparities(small_audit):
@@ -116,7 +122,7 @@ def test_missing_group_rows_are_counted_not_grouped(small_audit, small_table):
 
 def test_cancel_stops_the_run(small_table):
     data, schema = small_table
-    config = AuditConfig(TARGET, sensitive=("race",), strategies=("none",), seeds=1)
+    config = AuditConfig(TARGET, sensitive=("race",), strategies=("none",), seeds=1, folds=1)
     with pytest.raises(TrainingCancelled):
         run_audit(data, schema, config, should_stop=lambda: True)
 
@@ -131,7 +137,9 @@ def test_cancel_stops_the_run(small_table):
 def test_unknown_columns_are_config_errors(small_table, kwargs, match):
     data, schema = small_table
     with pytest.raises(ConfigError, match=match):
-        run_audit(data, schema, AuditConfig(TARGET, strategies=("none",), seeds=1, **kwargs))
+        run_audit(
+            data, schema, AuditConfig(TARGET, strategies=("none",), seeds=1, folds=1, **kwargs)
+        )
 
 
 def test_rebalancing_an_intersection_with_missing_group_values(small_table):
@@ -144,6 +152,7 @@ def test_rebalancing_an_intersection_with_missing_group_values(small_table):
         strategies=("none", "oversample"),
         classifier="logreg",
         seeds=1,
+        folds=1,
         n_bootstrap=20,
     )
     results = run_audit(data, schema, config)

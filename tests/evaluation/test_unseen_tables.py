@@ -45,6 +45,7 @@ def icu_audit(icu_table, tiny_config):
         strategies=("none", "cddpm"),
         classifier="logreg",
         seeds=1,
+        folds=1,
         n_bootstrap=20,
         cddpm_config=tiny_config,
     )
@@ -67,6 +68,7 @@ def actg_audit(actg, tiny_config):
         strategies=("none", "oversample", "cddpm", "threshold"),
         classifier="logreg",
         seeds=1,
+        folds=1,
         n_bootstrap=20,
         cddpm_config=tiny_config,
         value_labels=ACTG_LABELS,
@@ -86,6 +88,7 @@ def _baseline_by_race(table: pd.DataFrame, target: str, positive: str, **options
         strategies=("none",),
         classifier="logreg",
         seeds=1,
+        folds=1,
         n_bootstrap=0,
         **options,
     )
@@ -225,6 +228,7 @@ def test_merging_tiny_groups_keeps_codes_inside_the_merged_group(actg, tiny_conf
         strategies=("none", "cddpm"),
         classifier="logreg",
         seeds=1,
+        folds=1,
         n_bootstrap=0,
         cddpm_config=tiny_config,
         merge_below=20,
@@ -275,7 +279,7 @@ def test_fidelity_has_verdicts_and_a_within_group_detection_auc(icu_audit):
 def test_a_ten_row_table_is_refused_before_training(icu_table):
     tiny = icu_table.head(10)
     data, schema = infer_schema(tiny, target="death", sensitive=["race"])
-    config = AuditConfig("death", sensitive=("race",), strategies=("none",), seeds=1)
+    config = AuditConfig("death", sensitive=("race",), strategies=("none",), seeds=1, folds=1)
     with pytest.raises(DataError, match="too small"):
         run_audit(data, schema, config)
     assert preview_plan(data, schema, config).problem is not None

@@ -51,6 +51,7 @@ def test_a_write_failure_marks_the_run_failed_with_a_plain_reason(tmp_path: Path
             "preset": "tiny",
             "device": "cpu",
             "n_seeds": 1,
+            "folds": 1,
         },
     }
     run_id = registry.start_run("alice", params, small)

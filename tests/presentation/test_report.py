@@ -83,6 +83,7 @@ def test_user_text_is_escaped_everywhere(support2_small) -> None:
             sensitive=("race",),
             strategies=("none",),
             seeds=1,
+            folds=1,
             n_bootstrap=10,
             classifier="logreg",
         ),

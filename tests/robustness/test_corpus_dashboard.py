@@ -295,7 +295,7 @@ def walk(request, tmp_path_factory) -> Iterator[Walk]:
         at.switch_page(PAGES["train"]).run()
         at.multiselect(key="rebalance").set_value([kind_of(entry["rebalance"])])
         at.radio(key="preset").set_value("tiny")
-        at.number_input(key="n_seeds").set_value(1)
+        at.radio(key="evaluation").set_value("holdout")
         at.run()
         pages["train"] = read_page(at, "train")
         train = pages["train"]

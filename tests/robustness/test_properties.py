@@ -257,6 +257,7 @@ def audit_config(sc: Scenario) -> AuditConfig:
         strategies=("none", "oversample", "cddpm"),
         classifier="logreg",
         seeds=1,
+        folds=1,
         n_bootstrap=0,
         cddpm_config=CDDPMConfig.preset("tiny", device="cpu"),
         allow_small_cells=sc.allow_small_cells,
