@@ -70,8 +70,9 @@ SKIPPED = "skipped: too few real rows (privacy)"
 def plan_table(preview: PlanPreview) -> pd.DataFrame:
     """The preview's plan for display: groups in display order, numbers as text, the
     cells the privacy guardrail skips marked."""
-    plan = preview.plan.copy()
-    groups = [c for c in plan.columns if c not in ("n_real", "n_add", "n_final", "blocked")]
+    plan = preview.plan.drop(columns=["capped"], errors="ignore")
+    not_groups = ("n_real", "n_add", "n_final", "blocked", "reason")
+    groups = [c for c in plan.columns if c not in not_groups]
     plan = sort_rows_by_group(plan, groups)
     if "blocked" in plan.columns:
         plan["blocked"] = plan["blocked"].map(lambda b: SKIPPED if bool(b) else "")
@@ -86,8 +87,8 @@ def show_preview(preview: PlanPreview, *, cddpm: bool = True, what: str = "group
     if cddpm:
         head = (
             f"**Augmentation plan:** MCRAGE will generate **{preview.n_add_cddpm:,} synthetic "
-            f"rows** so that every {_md(what)} group is as large as the largest one (each group "
-            "keeps its own outcome mix)"
+            f"rows** for the {_md(what)} groups below (each group keeps its own outcome mix; "
+            "the last column says why each cell gets what it gets)"
         )
         if skipped:
             head += (
@@ -97,14 +98,16 @@ def show_preview(preview: PlanPreview, *, cddpm: bool = True, what: str = "group
         st.markdown(head + ".")
     else:
         st.markdown(
-            f"**Augmentation plan:** the other strategies add **{preview.n_add:,} rows** so that "
-            f"every {_md(what)} group is as large as the largest one. MCRAGE (CDDPM) is not "
+            f"**Augmentation plan:** the other strategies add **{preview.n_add:,} rows** to the "
+            f"{_md(what)} groups below (the last column says why). MCRAGE (CDDPM) is not "
             "among the strategies, so no synthetic rows are generated."
         )
     st.caption(
         f"{preview.n_rows:,} real rows with an outcome: {preview.n_train:,} train the models "
         f"and the generator, {preview.n_test:,} real rows are held out for testing (never "
-        "synthetic). The plan is computed on exactly these training rows."
+        "synthetic). The plan is computed on exactly these training rows. With "
+        "cross-validation these are the first fold's numbers: each fold gets its own plan "
+        "on its own training part, and every real row is tested once per repeat."
     )
     show_table(plan_table(preview), height=320, key="plan_table")
     if preview.notes:  # one box, one line per skipped cell or changed outcome mix

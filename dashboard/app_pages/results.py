@@ -8,6 +8,7 @@ from dashboard._readings import show_findings
 from dashboard.components import results_view as view
 from dashboard.components.run_picker import pick_finished_run
 from dashboard.components.tables import show_table
+from dashboard.components.verdicts_view import show_verdicts
 from dashboard.messages import md_escape, user_errors
 from dashboard.nav import PAGE_REPORT, next_step
 from dashboard.run_files import load_results
@@ -16,6 +17,9 @@ from mcrage_core.presentation import plain_summary, tables
 st.title("5 · Results")
 record = pick_finished_run(purpose="results")
 results = load_results(record)
+
+with user_errors():
+    show_verdicts(results)
 
 st.subheader("What changed")
 with user_errors():

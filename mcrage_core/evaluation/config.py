@@ -78,6 +78,9 @@ class AuditConfig:
     max_synthetic_ratio
         Cap on synthetic rows per group, as a multiple of its real training rows
         (default 1.0: never more synthetic than real rows; ``None``: no cap).
+    min_effect
+        The smallest change of a metric that a verdict calls *helped* or *hurt* (default
+        0.01); a statistically clear change below it counts as no measurable change.
     intersect
         Two sensitive columns whose intersection (for example ``race × sex``) is also
         evaluated; ``None``: the first two sensitive columns; ``()``: none.
@@ -133,6 +136,7 @@ class AuditConfig:
     plan_worst: int = 3
     max_synthetic_ratio: float | None = 1.0
     intersect: tuple[str, ...] | None = None
+    min_effect: float = 0.01
     sensitive_as_features: bool = True
     # the diffusion model and its guardrail
     cddpm_preset: CDDPMPreset = "quick"
@@ -203,6 +207,8 @@ class AuditConfig:
             raise ConfigError(f"small_group must be at least 1, got {self.small_group!r}")
         if not 0 <= int(self.n_bootstrap) <= 10_000:
             raise ConfigError(f"n_bootstrap must be from 0 to 10000, got {self.n_bootstrap!r}")
+        if not 0.0 <= float(self.min_effect) < 1.0:
+            raise ConfigError(f"min_effect must be from 0 to 1, got {self.min_effect!r}")
         if not 0.5 < float(self.confidence) < 1.0:
             raise ConfigError(f"confidence must be between 0.5 and 1, got {self.confidence!r}")
 

@@ -179,9 +179,11 @@ def protocol_text(config: AuditConfig) -> str:
     if config.folds <= 1:
         n = config.seeds
         return f"{n} hold-out split{'s' if n > 1 else ''} ({config.test_size:.0%} of rows tested)"
+    if config.seeds <= 1:
+        return f"{config.folds}-fold cross-validation: every real row tested once"
     return (
-        f"{config.folds}-fold cross-validation repeated {config.seeds} time"
-        f"{'s' if config.seeds > 1 else ''} (every real row tested once per repeat)"
+        f"{config.folds}-fold cross-validation repeated {config.seeds} times: every real row "
+        "tested once per repeat"
     )
 
 

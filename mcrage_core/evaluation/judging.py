@@ -19,7 +19,9 @@ Tests
 The change, the baseline and the value are those of the pooled predictions (mean over
 repeats). p-values are adjusted with Holm's step-down method across the groups of one
 attribute (per strategy and metric); a verdict other than "no measurable change"
-needs an adjusted p-value below ``1 - confidence``. Intervals are the unadjusted
+needs an adjusted p-value below ``1 - confidence`` and a change of at least
+``min_effect`` (0.01 by default: an AUROC 0.001 lower is not a harm a reviewer should
+act on, however clear). Intervals are the unadjusted
 ``confidence`` intervals of the change.
 
 Groups with fewer than ``small_group`` pooled test rows are not judged.
@@ -37,7 +39,7 @@ import pandas as pd
 
 from mcrage_core.evaluation.config import VERDICT_METRICS, AuditConfig
 from mcrage_core.evaluation.folds import FoldScores
-from mcrage_core.evaluation.results import OVERALL, VERDICT_COLUMNS, VERDICTS
+from mcrage_core.evaluation.results import OVERALL, VERDICT_COLUMNS, VERDICTS, AuditResults
 from mcrage_core.evaluation.scoring import Scores
 
 __all__ = [
@@ -196,12 +198,13 @@ def judge(
                                        "metric": metric, "n": n, **entry})  # fmt: skip
                 for row, p_adj in zip(family, holm([r["p_value"] for r in family]), strict=True):
                     row["p_adjusted"] = p_adj
-                    row["verdict"] = _verdict(row["delta"], p_adj, float(config.confidence))
+                    row["verdict"] = _verdict(row["delta"], p_adj, config)
                 rows.extend(family)
-    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+    return AuditResults.verdict_frame(rows)
 
 
-def _verdict(delta: float, p_adjusted: float, confidence: float) -> str:
-    if np.isfinite(p_adjusted) and p_adjusted < 1 - confidence and delta != 0:
+def _verdict(delta: float, p_adjusted: float, config: AuditConfig) -> str:
+    clear = np.isfinite(p_adjusted) and p_adjusted < 1 - float(config.confidence)
+    if clear and abs(delta) >= float(config.min_effect) and delta != 0:
         return "helped" if delta > 0 else "hurt"
     return "no measurable change"

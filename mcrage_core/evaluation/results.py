@@ -357,6 +357,11 @@ class AuditResults:
     __hash__ = None  # type: ignore[assignment]
 
     @staticmethod
+    def verdict_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+        """The verdicts table of ``records`` with the column types of a loaded file."""
+        return _frame(records, VERDICT_COLUMNS)
+
+    @staticmethod
     def empty_metrics() -> pd.DataFrame:
         return _frame([], _METRIC_COLUMNS)
 

@@ -5,8 +5,9 @@ Besides the plan modes of :func:`mcrage_core.rebalance.plan_augmentation`, the
 estimated without touching any test row: a 3-fold cross-validation of the baseline
 classifier inside the training part gives every training row an out-of-fold
 prediction, and the chosen metric is computed per group of the rebalanced
-attribute(s). The groups below the training part's overall value are candidates; the
-``plan_worst`` lowest are raised (to the largest group's size, within the cap).
+attribute(s). The groups below the training part's overall value (other than the
+largest group) are candidates; the ``plan_worst`` lowest are raised (to the largest
+group's size, within the cap).
 
 Every plan row carries a ``reason`` in plain words, shown before anything is trained.
 """
@@ -100,7 +101,8 @@ def _targeted(
     largest = max((s.n for s in scores), default=0)
     metric = config.plan_metric.upper() if config.plan_metric != "f1" else "F1"
     below = sorted(
-        (s for s in scores if np.isfinite(s.value) and s.value < overall), key=lambda s: s.value
+        (s for s in scores if np.isfinite(s.value) and s.value < overall and s.n < largest),
+        key=lambda s: s.value,
     )
     chosen = below[: int(config.plan_worst)]
     counts = {s.key: largest for s in chosen}
@@ -110,6 +112,8 @@ def _targeted(
         text = f"baseline {metric} {s.value:.2f} vs {overall:.2f} overall ({where})"
         if s in chosen:
             reasons[repr(s.key)] = f"targeted: {text}, among the {len(chosen)} worst"
+        elif s.n >= largest:
+            reasons[repr(s.key)] = f"not targeted: {text}; the largest group is not raised"
         elif s in below:
             reasons[repr(s.key)] = f"not targeted: {text}; only the {len(chosen)} worst are raised"
         else:

@@ -73,3 +73,54 @@ def test_bad_input_exits_2_with_one_error_line(small_csv, tmp_path, capsys, extr
     assert code == 2
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and message in lines[0]
+
+
+def test_quick_audit_with_a_targeted_plan_writes_verdicts(small_csv, tmp_path, capsys):
+    out = tmp_path / "quick"
+    code = main(
+        [
+            "audit",
+            str(small_csv),
+            "--target",
+            TARGET,
+            "--sensitive",
+            "race",
+            "--sensitive",
+            "sex",
+            "--strategies",
+            "none,oversample,reweigh",
+            "--classifier",
+            "logreg",
+            "--quick",
+            "--plan",
+            "targeted",
+            "--worst",
+            "2",
+            "--max-synthetic-ratio",
+            "0.5",
+            "--out",
+            str(out),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert data["settings"]["folds"] == 3 and data["settings"]["seeds"] == 1  # --quick
+    keys = {"strategy", "attribute", "group", "metric", "baseline", "value", "delta"}
+    keys |= {"ci_low", "ci_high", "test", "verdict"}
+    verdicts = data["verdicts"]
+    assert verdicts and all(keys <= set(v) for v in verdicts)
+    assert {v["strategy"] for v in verdicts} == {"oversample", "reweigh"}
+    assert {v["verdict"] for v in verdicts} <= {"helped", "no measurable change", "hurt"}
+    assert all(v["ci_low"] <= v["ci_high"] for v in verdicts)
+    plan = data["plan"]
+    assert all(row["reason"] for row in plan)
+    raised = {row["race"] for row in plan if row["n_add"] > 0}
+    assert len(raised) <= 2
+    for group in raised:
+        real = sum(r["n_real"] for r in plan if r["race"] == group)
+        added = sum(r["n_add"] for r in plan if r["race"] == group)
+        assert added <= 0.5 * real
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="verdict-paragraph"' in report
+    assert report.index('id="verdicts"') < report.index('id="summary"')  # at the top

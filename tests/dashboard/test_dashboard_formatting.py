@@ -80,11 +80,18 @@ def test_data_imbalance_and_train_pages_read_cleanly(app, upload, support2_small
 def test_results_page_reads_cleanly(results_app) -> None:
     at = results_app.switch_page("app_pages/results.py").run()
     _assert_readable(at)
-    overall = at.dataframe[0].value.set_index("Strategy")
+    verdicts = at.dataframe[0].value  # the verdicts come first
+    assert set(verdicts["Verdict"]) <= {"helped", "no measurable change", "hurt"}
+    assert (
+        verdicts["Change (95 % CI)"]
+        .str.fullmatch(r"[+-]\d\.\d{3} \([+-]\d\.\d{3} to [+-]\d\.\d{3}\)")
+        .all()
+    )
+    overall = at.dataframe[1].value.set_index("Strategy")
     baseline = overall.loc["No change (baseline)"]
     assert baseline["F1 score"].endswith("(baseline)")
     assert re.fullmatch(r"\d\.\d{3} \([+-]\d\.\d{3}\)", overall.iloc[1]["F1 score"])
-    groups = at.dataframe[1].value
+    groups = at.dataframe[2].value
     base_rows = groups[groups["Strategy"] == "No change (baseline)"]
     assert (base_rows["Change vs baseline"] == "baseline").all()
     other = groups[groups["Strategy"] != "No change (baseline)"]
@@ -93,14 +100,14 @@ def test_results_page_reads_cleanly(results_app) -> None:
         assert table.value.shape[1] <= 7  # fits the page width without scrolling
     at.selectbox(key="attribute").set_value("sex").run()  # two large groups: gaps exist
     _assert_readable(at)
-    fairness = at.dataframe[2].value
+    fairness = at.dataframe[3].value
     measures = fairness.drop(columns=["Strategy", "80 % rule"])
     assert measures.iloc[0].str.fullmatch(r"\d\.\d{3} \(baseline\)").all()
     assert measures.iloc[1:].stack().str.fullmatch(r"\d\.\d{3}( \([+-]\d\.\d{3}\))?|—").all()
 
     at.selectbox(key="attribute").set_value("age_band").run()
     _assert_readable(at)
-    groups = at.dataframe[1].value
+    groups = at.dataframe[2].value
     first = groups[groups["Strategy"] == "No change (baseline)"]["Group"].tolist()
     assert first == sorted(first, key=lambda g: -1 if g.startswith("<") else int(g[:2]))
     bars = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["x"]

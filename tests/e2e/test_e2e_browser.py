@@ -8,6 +8,7 @@ and fails when the CI environment variable is set (CI must run it).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +29,28 @@ def small_csv(tmp_path: Path) -> Path:
     return path
 
 
-def test_upload_imbalance_train_results_in_chromium(browser_page, ui, small_csv: Path) -> None:
+def _verdict_phrases(results: dict) -> list[str]:
+    """What the Results page's paragraph must say for every F1 verdict of race."""
+
+    def signed(x: float) -> str:
+        text = f"{x:+.2f}"
+        return "+0.00" if text == "-0.00" else text
+
+    out = []
+    for v in results["verdicts"]:
+        if v["attribute"] == "race" and v["metric"] == "f1":
+            lead = f"For {v['group']} patients" if v["verdict"] != "no measurable change" else ""
+            numbers = f"{v['baseline']:.2f}", f"{v['value']:.2f}"
+            change = (
+                f"{signed(v['delta'])}, 95 % CI {signed(v['ci_low'])} to {signed(v['ci_high'])}"
+            )
+            out += [p for p in (lead, *numbers, change, v["group"]) if p]
+    return out
+
+
+def test_upload_imbalance_train_results_in_chromium(
+    browser_page, ui, small_csv: Path, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect
 
     page = browser_page
@@ -50,14 +72,25 @@ def test_upload_imbalance_train_results_in_chromium(browser_page, ui, small_csv:
     # 3. train with the tiny preset (first in test mode) and wait for the end
     ui.go("3 · Train", "train")
     expect(page.get_by_text("Augmentation plan")).to_be_visible()
+    page.get_by_text("Quick check: 3-fold").click()  # every row tested once: all judged
+    ui.idle()
     page.get_by_role("button", name="Start training").click()
     expect(page.get_by_text("running").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "e2e_3_training.png"), full_page=True)
     expect(page.get_by_text("Finished. See the results")).to_be_visible(timeout=300_000)
     page.screenshot(path=str(ARTIFACTS / "e2e_4_trained.png"), full_page=True)
 
-    # 4. results: per-group metrics
+    # 4. results: the verdict paragraph says what results.json says, then per-group metrics
     ui.go("5 · Results", "results")
+    paragraph = page.locator(".st-key-verdict_paragraph")
+    expect(paragraph).to_contain_text("Verdicts on F1 for race")
+    (saved,) = (tmp_path / "home").rglob("results.json")
+    results = json.loads(saved.read_text(encoding="utf-8"))
+    phrases = _verdict_phrases(results)
+    assert phrases, "the run has no F1 verdicts for race"
+    text = paragraph.inner_text()
+    missing = [p for p in phrases if p not in text]
+    assert not missing, (missing, text)
     expect(page.get_by_text("Per group", exact=True)).to_be_visible()
     bars = page.locator(".js-plotly-plot").first
     expect(bars).to_be_visible()

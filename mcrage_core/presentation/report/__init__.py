@@ -51,6 +51,7 @@ def render_report(
         f"primary attribute: {esc(results.primary_attribute or '')}."
     )
     sections = [
+        s.verdict_section(results),
         s.summary_section(results),
         s.dataset_section(results),
         s.imbalance_section(results, fig),

@@ -23,11 +23,13 @@ from mcrage_core.presentation.report.html import (
     warning_list,
 )
 from mcrage_core.presentation.report.summary import plain_summary
+from mcrage_core.presentation.verdicts import verdict_paragraph, verdict_table
 
 if TYPE_CHECKING:
     from mcrage_core.evaluation.results import AuditResults
 
 __all__ = [
+    "verdict_section",
     "summary_section",
     "dataset_section",
     "imbalance_section",
@@ -43,6 +45,26 @@ __all__ = [
 
 def _joined(pairs: dict[str, object] | None, sep: str = ", ") -> str:
     return sep.join(f"{k}: {v}" for k, v in (pairs or {}).items())
+
+
+def verdict_section(results: AuditResults) -> str:
+    """The verdict paragraph (rebalanced attribute, F1) and the verdicts of every
+    attribute and metric."""
+    text = verdict_paragraph(results)
+    out = [
+        '<h2 id="verdicts">Verdict per group</h2>',
+        f'<p class="summary" id="verdict-paragraph">{esc(text)}</p>',
+    ]
+    if not results.verdicts.empty:
+        out.append(
+            muted(
+                "Every verdict: helped / no measurable change / hurt, with the change against "
+                "the baseline, its 95 % interval, the test used and the p-value after Holm's "
+                "correction across the groups of an attribute."
+            )
+        )
+        out.append(html_table(verdict_table(results), max_rows=400))
+    return "".join(out)
 
 
 def summary_section(results: AuditResults) -> str:
@@ -61,7 +83,8 @@ def dataset_section(results: AuditResults) -> str:
         "Columns": ds.get("n_columns"),
         "Outcome": f"{ds.get('target')} = {ds.get('positive_class')}",
         "Share with the outcome": f"{100 * (ds.get('prevalence') or 0):.1f} %",
-        "Training / test rows (per seed)": f"{ds.get('n_train')} / {ds.get('n_test')}",
+        "Evaluation": ds.get("evaluation") or "one hold-out split",
+        "Training / test rows (per fold)": f"{ds.get('n_train')} / {ds.get('n_test')}",
         f"Model inputs ({len(ds.get('features') or [])})": ", ".join(ds.get("features") or []),
         "Attributes audited": ", ".join(ds.get("attributes") or {}),
         "Rebalanced": ", ".join(ds.get("rebalance") or []),

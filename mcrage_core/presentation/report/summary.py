@@ -30,8 +30,15 @@ def _baseline_sentences(results: AuditResults, attr: str) -> list[str]:
     parts: list[str] = []
     overall = results.overall("none") if "none" in results.strategies else {}
     if overall:
+        ds = results.dataset
+        tested = (
+            f"all {ds.get('n_rows_used', ds.get('n_test')):,} real patients, each scored by a "
+            f"model that never saw it ({ds.get('folds')}-fold cross-validation)"
+            if int(ds.get("folds") or 1) > 1
+            else f"{ds.get('n_test'):,} held-out real patients"
+        )
         parts.append(
-            f"On {results.dataset.get('n_test'):,} held-out real patients, the baseline "
+            f"On {tested}, the baseline "
             f"{results.dataset.get('classifier', 'model')} reached an F1 score of "
             f"{overall.get('f1', float('nan')):.2f} and an AUROC of "
             f"{overall.get('auroc', float('nan')):.2f}."
