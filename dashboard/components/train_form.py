@@ -96,7 +96,8 @@ def _evaluation() -> dict[str, Any]:
     """How the strategies are evaluated: folds × repeats, by name."""
     test = bool(st.session_state.get(state.TEST_PRESETS))
     names = list(EVALUATIONS)
-    chosen = st.radio(
+    c1, c2 = st.columns([3, 1])
+    chosen = c1.radio(
         "Evaluation (repeated cross-validation on real rows only)",
         names,
         index=names.index("holdout" if test else "standard"),
@@ -108,7 +109,19 @@ def _evaluation() -> dict[str, Any]:
         "longer: every strategy (the diffusion model too) is trained once per fold.",
     )
     folds, repeats, _, _ = EVALUATIONS[chosen]
-    return {"folds": folds, "n_seeds": repeats}
+    threshold = _number(
+        c2,
+        "threshold",
+        "Decision threshold",
+        0.05,
+        0.95,
+        DEFAULTS.threshold,
+        step=0.05,
+        format="%.2f",
+        help="A patient is predicted positive when the model's probability is at least "
+        "this. Accuracy, F1 and every parity measure depend on it; AUROC does not.",
+    )
+    return {"folds": folds, "n_seeds": repeats, "threshold": round(float(threshold), 2)}
 
 
 def _plan() -> dict[str, Any]:
@@ -186,25 +199,12 @@ def _advanced() -> dict[str, Any]:
         value=DEFAULTS.allow_small_cells,
         key="allow_small",
     )
-    threshold = _number(
-        b1,
-        "threshold",
-        "Decision threshold",
-        0.05,
-        0.95,
-        DEFAULTS.threshold,
-        step=0.05,
-        format="%.2f",
-        help="A patient is predicted positive when the model's probability is at least "
-        "this. Accuracy, F1 and every parity measure depend on it; AUROC does not.",
-    )
     return {
         "strategies": tuple(strategies or DEFAULTS.strategies),
         "device": device,
         "train_steps": int(steps) or None,
         "min_cell_rows": int(min_cell),
         "allow_small_cells": bool(allow_small),
-        "threshold": round(float(threshold), 2),
     }
 
 
