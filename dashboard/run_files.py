@@ -113,9 +113,12 @@ def why_no_synthetic_rows(record: RunRecord, results: AuditResults) -> str:
     )
 
 
+_NOT_GROUPS = ("n_real", "n_add", "blocked", "capped", "reason")
+
+
 def _blocked_cells(blocked: list[dict[str, Any]]) -> str:
     return "; ".join(
-        ", ".join(f"{k} = {v}" for k, v in cell.items() if k not in ("n_real", "n_add", "blocked"))
+        ", ".join(f"{k} = {v}" for k, v in cell.items() if k not in _NOT_GROUPS)
         + f" ({fmt_count(cell.get('n_real'))} real training rows, "
         f"{fmt_count(cell.get('n_add'))} planned)"
         for cell in blocked

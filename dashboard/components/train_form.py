@@ -254,7 +254,8 @@ def show_small_cell_risk(plan: pd.DataFrame, *, min_rows: int, allowed: bool) ->
     small = plan[(plan["n_add"] > 0) & (plan["n_real"] < int(min_rows))]
     if small.empty:
         return
-    cols = [c for c in plan.columns if c not in ("n_real", "n_add", "n_final", "blocked")]
+    not_groups = ("n_real", "n_add", "n_final", "blocked", "capped", "reason")
+    cols = [c for c in plan.columns if c not in not_groups]
     names = ", ".join(
         " / ".join(md_escape(str(row[c])) for c in cols) + f" ({fmt_count(row['n_real'])} rows)"
         for _, row in small.iterrows()

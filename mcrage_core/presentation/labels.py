@@ -39,6 +39,7 @@ HUMAN_LABELS: dict[str, str] = {
     "n_add": "Rows to add",
     "n_final": "Rows after",
     "n_synthetic": "Synthetic rows",
+    "capped": "Capped",
     # results
     "strategy": "Strategy",
     "metric": "Measure",

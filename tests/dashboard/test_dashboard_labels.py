@@ -173,7 +173,8 @@ def test_small_cells_allowed_anyway_are_named(app, upload, plain, set_coded_role
     warning = " ".join(plain(w.value) for w in at.warning)
     assert "You allowed them anyway" in warning and "other (merged) / 1 (3 rows)" in warning
     headline = next(m.value for m in at.markdown if "Augmentation plan" in m.value)
-    assert "generate 925 synthetic rows" in plain(headline).replace("**", "")
+    # the default cap: never more synthetic than real rows per group (925 without it)
+    assert "generate 373 synthetic rows" in plain(headline).replace("**", "")
 
 
 def test_the_run_generates_what_the_train_page_promised(coded_run) -> None:
@@ -220,11 +221,11 @@ def test_results_read_a_rare_outcome_with_its_caveats(coded_app, coded_run, plai
     assert "probability is at least 0.40" in infos
     assert "Threshold optimizer: its AUROC" in infos
 
-    overall = at.dataframe[0].value
+    overall = at.dataframe[1].value
     assert {"Balanced accuracy", "PR-AUC (average precision)"} <= set(overall.columns)
-    groups = at.dataframe[1].value
+    groups = at.dataframe[2].value
     assert {"White", "Black", "Hispanic", MERGED_LABEL} <= set(groups["Group"])
-    rare = at.dataframe[2].value
+    rare = at.dataframe[3].value
     assert {"Balanced accuracy", "PR-AUC (average precision)"} <= set(rare.columns)
     assert rare["Balanced accuracy"].str.fullmatch(r"\d\.\d{3}|—").all()
 
@@ -234,10 +235,10 @@ def test_results_read_a_rare_outcome_with_its_caveats(coded_app, coded_run, plai
     for attribute in ("raceth (merged)", "sex"):
         at.selectbox(key="attribute").set_value(attribute).run()
         assert not at.exception
-        rule = at.dataframe[3].value.set_index("Strategy")["80 % rule"]
+        rule = at.dataframe[4].value.set_index("Strategy")["80 % rule"]
         for strategy in results.strategies:
             assert rule[labels[strategy]] == four_fifths_text(results, strategy, attribute)
-        base = at.dataframe[4].value
+        base = at.dataframe[5].value
         assert "Real outcome rate (base rate)" in base.columns
         assert base["Real outcome rate (base rate)"].str.fullmatch(r"\d+\.\d %").all()
 

@@ -16,23 +16,23 @@ def test_results_of_a_finished_run(results_app) -> None:
     assert not at.error
     summary = at.info[0].value
     assert len(summary) > 40  # a plain-language paragraph
-    overall = at.dataframe[0].value
+    overall = at.dataframe[1].value
     assert list(overall["Strategy"])[0].startswith("No change")
     assert len(overall) == 3  # none, oversample, cddpm
-    groups = at.dataframe[1].value
+    groups = at.dataframe[2].value
     assert {"asian", "black", "hispanic", "other", "white"} <= set(groups["Group"])
     assert (groups["Test rows"].str.replace(",", "").astype(int) > 0).all()
     assert len(at.get("plotly_chart")) == 2
     at.radio(key="metric").set_value("auroc").run()
     assert not at.exception
-    assert "AUROC" in at.dataframe[1].value.columns
-    rule = at.dataframe[2].value
+    assert "AUROC" in at.dataframe[2].value.columns
+    rule = at.dataframe[3].value
     readings = {"met", "not met", "–"}
     readings |= {f"{r} (outcome rates differ: not a fairness verdict)" for r in readings}
     assert set(rule["80 % rule"]) <= readings
     infos = " ".join(i.value for i in at.info)
     assert "probability is at least 0.50" in infos  # the threshold reading
-    base = at.dataframe[3].value
+    base = at.dataframe[4].value
     assert "Real outcome rate (base rate)" in base.columns
     assert not any("outcome is rare" in w.value for w in at.warning)  # not rare here
 
@@ -75,6 +75,7 @@ def test_the_page_shows_the_reports_tables(results_app) -> None:
     from mcrage_core.evaluation.results import AuditResults
     from mcrage_core.jobs import RunRegistry
     from mcrage_core.presentation import tables
+    from mcrage_core.presentation.verdicts import verdict_table
 
     at = results_app.switch_page("app_pages/results.py").run()
     record = RunRegistry().list_runs(None)[0]
@@ -86,7 +87,13 @@ def test_the_page_shows_the_reports_tables(results_app) -> None:
         tables.disparity_table(results, attribute),
         tables.base_rate_table(results, attribute),
     ]
-    for shown, table in zip(at.dataframe, expected, strict=True):
+    verdicts = verdict_table(
+        results,
+        attribute=at.selectbox(key="verdict_attribute").value,
+        metric=at.radio(key="verdict_metric").value,
+        compact=True,
+    )
+    for shown, table in zip(at.dataframe, [verdicts, *expected], strict=True):
         pd.testing.assert_frame_equal(
             shown.value.reset_index(drop=True), table.reset_index(drop=True), check_dtype=False
         )

@@ -87,7 +87,7 @@ def test_the_worker_runs_exactly_the_settings_the_page_showed(app, upload, mcrag
         assert schema.target == "died_within_6_months"
         config = saved.audit_config(schema)
         assert config.strategies == ("none", "oversample", "cddpm")
-        assert config.seeds == 2
+        assert (config.seeds, config.folds, config.plan_mode) == (1, 3, "targeted")
         assert saved.preset == "tiny"
         assert config.cddpm_config == CDDPMConfig.preset("tiny", device="cpu")
         assert config.threshold == 0.4

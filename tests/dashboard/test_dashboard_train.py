@@ -92,7 +92,9 @@ def test_the_plan_counts_the_training_split_of_the_chosen_settings(
     caption = next(plain(c.value) for c in at.caption if "real rows with an outcome" in c.value)
     df = pd.read_csv(io.BytesIO(support2_small_csv))
     coerced, schema = infer_schema(df)
-    preview = preview_plan(coerced, schema, AuditConfig(schema.target, rebalance=("race",)))
+    folds = 1  # the test session's evaluation: one hold-out split
+    config = AuditConfig(schema.target, rebalance=("race",), folds=folds, seeds=1)
+    preview = preview_plan(coerced, schema, config)
     assert f"{preview.n_train:,} train the models" in caption
     assert f"{preview.n_test:,} real rows are held out" in caption
     headline = _headline(at, plain)

@@ -98,7 +98,9 @@ def test_plain_summary_speaks_about_the_rebalanced_attribute(small_audit) -> Non
     results = small_audit
     text = plain_summary(results)
     assert "race" in text and "F1" in text
-    assert str(results.dataset["n_test"]) in text.replace(",", "")
+    ds = results.dataset
+    tested = ds["n_rows_used"] if ds["folds"] > 1 else ds["n_test"]  # pooled over the folds
+    assert f"On all {tested:,} real patients" in text or f"On {tested:,} held-out" in text
 
 
 @slow

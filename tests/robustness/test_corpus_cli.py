@@ -367,8 +367,12 @@ def test_test_rows_are_real_and_disjoint(run):
     _succeeded(run)
     synthetic, augmented, sidecar = _outputs(run)
     results = _results(run)
-    seed = str(results["dataset"]["seeds"][0])
-    test_index = results["test_index"][seed]
+    test_index = next(iter(results["test_index"].values()))  # the first fold's
+    assert set(results["test_index"]) == {
+        f"{s}/{k + 1}"
+        for s in results["dataset"]["seeds"]
+        for k in range(results["dataset"]["folds"])
+    }
     assert len(test_index) == results["dataset"]["n_test"]
     check_real_partition(
         run.name, _input(run), augmented, sidecar["columns"], run.entry["target"], test_index
