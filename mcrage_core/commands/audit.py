@@ -253,6 +253,7 @@ def run(args: argparse.Namespace) -> int:
     from mcrage_core.errors import ConfigError
     from mcrage_core.jobs.execute import run_settings, write_audit_artefacts
     from mcrage_core.presentation.report import plain_summary
+    from mcrage_core.presentation.verdicts import verdict_paragraph
     from mcrage_core.tables import load_table
     from mcrage_core.util import to_jsonable
 
@@ -272,12 +273,15 @@ def run(args: argparse.Namespace) -> int:
             "the folder is writable and the disk is not full"
         ) from exc
     results = audit.results
+    print(verdict_paragraph(results), file=sys.stderr)
     print(plain_summary(results), file=sys.stderr)
     for warning in results.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    counts = results.verdicts["verdict"].value_counts()
     summary = {
         "out": str(out),
         "seconds": results.timings.get("total"),
+        "verdicts": {str(k): int(v) for k, v in counts.items()},
         "strategies": {s: results.overall(s) for s in results.strategies},
     }
     print(json.dumps(to_jsonable(summary), allow_nan=False))

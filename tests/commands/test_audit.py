@@ -121,6 +121,9 @@ def test_quick_audit_with_a_targeted_plan_writes_verdicts(small_csv, tmp_path, c
         real = sum(r["n_real"] for r in plan if r["race"] == group)
         added = sum(r["n_add"] for r in plan if r["race"] == group)
         assert added <= 0.5 * real
+    assert "Verdicts on F1 for race" in captured.err  # the paragraph in the terminal too
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert sum(summary["verdicts"].values()) == len(verdicts)
     report = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="verdict-paragraph"' in report
     assert report.index('id="verdicts"') < report.index('id="summary"')  # at the top
