@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard._readings import show_findings
 from dashboard.components import results_view as view
+from dashboard.components.curves_view import show_curves
 from dashboard.components.run_picker import pick_finished_run
 from dashboard.components.tables import show_table
 from dashboard.components.verdicts_view import show_verdicts
@@ -35,5 +36,8 @@ view.show_group_metrics(results, attribute, metric)
 st.subheader("Fairness gaps before and after")
 view.show_fairness(results, attribute)
 view.show_notes(results)
+
+st.subheader("ROC curves, calibration and decision threshold")
+show_curves(results)
 
 next_step(PAGE_REPORT, "Next: 6 · Report, download the report and the data")

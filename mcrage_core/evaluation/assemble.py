@@ -30,6 +30,7 @@ def pooled_predictions(run: _AuditRun) -> pd.DataFrame:
         y = rows[prep.target].to_numpy().astype(int)
         for strategy in pooled.score:
             frame = base.copy()
+            frame.insert(0, "row", pooled.positions)
             frame.insert(0, "score", pooled.score[strategy][pooled.positions])
             frame.insert(0, "y", y)
             frame.insert(0, "repeat", int(seed))

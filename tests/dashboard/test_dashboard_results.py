@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 def test_empty_state_points_to_training(app) -> None:
     app.switch_page("app_pages/results.py").run()
@@ -22,7 +24,16 @@ def test_results_of_a_finished_run(results_app) -> None:
     groups = at.dataframe[2].value
     assert {"asian", "black", "hispanic", "other", "white"} <= set(groups["Group"])
     assert (groups["Test rows"].str.replace(",", "").astype(int) > 0).all()
-    assert len(at.get("plotly_chart")) == 2
+    # per-group bars, fairness gaps, then the curves: ROC, calibration, decision threshold
+    assert len(at.get("plotly_chart")) == 5
+    assert "Verdicts on F1 for race" in summary  # the verdict paragraph comes first
+    names = [
+        str(t.get("name") or "")
+        for c in at.get("plotly_chart")
+        for t in json.loads(c.proto.spec)["data"]
+    ]
+    assert any("AUROC" in n and "n=" in n for n in names)  # ROC legend: group, n, AUROC
+    assert any("Brier" in n for n in names)  # reliability diagram legend
     at.radio(key="metric").set_value("auroc").run()
     assert not at.exception
     assert "AUROC" in at.dataframe[2].value.columns

@@ -12,7 +12,8 @@ legends sit beside the plot, below the title. Groups are shown in the order of
 
 * :mod:`.imbalance` — group sizes, outcome rates, intersections;
 * :mod:`.results` — metrics per group, fairness changes per strategy;
-* :mod:`.fidelity` — synthetic versus real rows, training loss.
+* :mod:`.fidelity` — synthetic versus real rows, training loss;
+* :mod:`.curves` — ROC curves, calibration and the decision threshold, per group.
 
 Examples
 --------
@@ -23,6 +24,13 @@ Examples
 from __future__ import annotations
 
 from mcrage_core.presentation.plots._style import STRATEGY_COLORS, TITLE_WIDTH, wrap_title
+from mcrage_core.presentation.plots.curves import (
+    THRESHOLD_METRICS,
+    calibration_curves,
+    curve_frames,
+    roc_curves,
+    threshold_effect,
+)
 from mcrage_core.presentation.plots.fidelity import (
     column_overlay,
     correlation_difference_heatmap,
@@ -48,6 +56,11 @@ __all__ = [
     "correlation_difference_heatmap",
     "projection_2d",
     "loss_curve",
+    "roc_curves",
+    "calibration_curves",
+    "threshold_effect",
+    "curve_frames",
+    "THRESHOLD_METRICS",
     "STRATEGY_COLORS",
     "TITLE_WIDTH",
     "wrap_title",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from mcrage_core.evaluation.verdicts import four_fifths_text
 from mcrage_core.presentation.report import sections as s
+from mcrage_core.presentation.report.curves import curves_section
 from mcrage_core.presentation.report.html import Figures, esc, page
 from mcrage_core.presentation.report.summary import plain_summary
 
@@ -60,6 +61,7 @@ def render_report(
         s.reading_section(results),
         s.performance_section(results, fig, metrics),
         s.fairness_section(results, fig),
+        curves_section(results, fig),
         s.warnings_section(results),
         s.settings_section(results),
     ]

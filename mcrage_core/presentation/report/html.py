@@ -102,6 +102,7 @@ class Figures:
 
 
 _NAV = (
+    ("verdicts", "Verdicts"),
     ("summary", "Summary"),
     ("dataset", "Dataset"),
     ("imbalance", "Imbalance"),
@@ -109,6 +110,7 @@ _NAV = (
     ("fidelity", "Synthetic data"),
     ("metrics", "Performance"),
     ("disparities", "Fairness"),
+    ("curves", "Curves"),
     ("reproduce", "Settings"),
 )
 
