@@ -29,11 +29,14 @@ from mcrage_core.evaluation.split import split_folds
 from mcrage_core.rebalance import Strategy, blocked_mask, plan_augmentation
 from mcrage_core.rebalance.plan import MISSING_GROUP
 
-__all__ = ["GroupScore", "baseline_by_group", "make_plan", "INNER_FOLDS"]
+__all__ = ["GroupScore", "baseline_by_group", "make_plan", "INNER_FOLDS", "MIN_SCORED"]
 
 INNER_FOLDS = 3
 """Folds of the cross-validation inside a training part that scores the baseline."""
-_MIN_SCORED = 10  # a group with fewer training rows is not scored (too noisy to target)
+MIN_SCORED = 30
+"""A group with fewer training rows (or fewer than the guardrail's ``min_cell_rows``) is
+not a candidate: its out-of-fold metric is too noisy to rank, and a generator could not
+learn from it anyway."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def baseline_by_group(
     out = [
         GroupScore(key, len(pos), metric(np.asarray(pos)))
         for key, pos in members.items()
-        if len(pos) >= _MIN_SCORED
+        if len(pos) >= max(MIN_SCORED, int(config.min_cell_rows))
     ]
     return out, overall
 
@@ -162,7 +165,8 @@ def _reasons(
         r = plan.iloc[i]
         key = r[prep.rebalance[0]] if len(prep.rebalance) == 1 else tuple(r[list(prep.rebalance)])
         if config.plan_mode == "targeted":
-            text = targeted.get(repr(key), f"not scored: fewer than {_MIN_SCORED} training rows")
+            least = max(MIN_SCORED, int(config.min_cell_rows))
+            text = targeted.get(repr(key), f"not a candidate: fewer than {least} training rows")
         elif config.plan_mode == "max":
             text = (
                 "the largest group: nothing to add"
