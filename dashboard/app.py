@@ -26,6 +26,7 @@ pages = [
     st.Page("app_pages/compare.py", title="4 · Compare", icon=":material/compare:"),
     st.Page("app_pages/results.py", title="5 · Results", icon=":material/balance:"),
     st.Page("app_pages/report.py", title="6 · Report", icon=":material/download:"),
+    st.Page("app_pages/compare_runs.py", title="7 · Compare runs", icon=":material/difference:"),
 ]
 navigation = st.navigation(pages)
 sidebar()

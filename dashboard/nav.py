@@ -16,6 +16,7 @@ from mcrage_core.presentation.format import fmt_count
 
 __all__ = [
     "PAGE_COMPARE",
+    "PAGE_COMPARE_RUNS",
     "PAGE_DATA",
     "PAGE_IMBALANCE",
     "PAGE_REPORT",
@@ -32,6 +33,7 @@ PAGE_TRAIN = "app_pages/train.py"
 PAGE_COMPARE = "app_pages/compare.py"
 PAGE_RESULTS = "app_pages/results.py"
 PAGE_REPORT = "app_pages/report.py"
+PAGE_COMPARE_RUNS = "app_pages/compare_runs.py"
 
 
 def next_step(page: str, label: str, *, note: str | None = None) -> None:

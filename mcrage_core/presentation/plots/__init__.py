@@ -13,7 +13,8 @@ legends sit beside the plot, below the title. Groups are shown in the order of
 * :mod:`.imbalance` — group sizes, outcome rates, intersections;
 * :mod:`.results` — metrics per group, fairness changes per strategy;
 * :mod:`.fidelity` — synthetic versus real rows, training loss;
-* :mod:`.curves` — ROC curves, calibration and the decision threshold, per group.
+* :mod:`.curves` — ROC curves, calibration and the decision threshold, per group;
+* :mod:`.compare` — two finished runs side by side.
 
 Examples
 --------
@@ -24,6 +25,7 @@ Examples
 from __future__ import annotations
 
 from mcrage_core.presentation.plots._style import STRATEGY_COLORS, TITLE_WIDTH, wrap_title
+from mcrage_core.presentation.plots.compare import compare_runs_bars
 from mcrage_core.presentation.plots.curves import (
     THRESHOLD_METRICS,
     calibration_curves,
@@ -60,6 +62,7 @@ __all__ = [
     "calibration_curves",
     "threshold_effect",
     "curve_frames",
+    "compare_runs_bars",
     "THRESHOLD_METRICS",
     "STRATEGY_COLORS",
     "TITLE_WIDTH",

@@ -115,10 +115,16 @@ _NAV = (
 )
 
 
-def page(title: str, subtitle: str, sections: Sequence[str]) -> str:
+def page(
+    title: str,
+    subtitle: str,
+    sections: Sequence[str],
+    *,
+    links: Sequence[tuple[str, str]] = _NAV,
+) -> str:
     """The whole document: head with the style, title, a subtitle line (already HTML),
-    the section links and the sections."""
-    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in _NAV)
+    the section links (``(anchor, text)`` pairs) and the sections."""
+    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in links)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
