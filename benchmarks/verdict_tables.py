@@ -52,6 +52,34 @@ def verdict_rows(results: AuditResults, attribute: str, metric: str) -> list[str
     return out
 
 
+def verdict_matrix(results: AuditResults, attribute: str, metric: str) -> list[str]:
+    """Groups down, strategies across; a cell: change (95 % CI) and the verdict."""
+    v = results.verdicts
+    v = v[(v["attribute"] == attribute) & (v["metric"] == metric)]
+    labels = results.dataset.get("strategy_labels") or {}
+    strategies = list(dict.fromkeys(v["strategy"]))
+    short = {"helped": "**helped**", "hurt": "**hurt**", "no measurable change": "no change"}
+    head = "| group (n) | baseline | " + " | ".join(labels.get(s, s) for s in strategies) + " |"
+    out = [head, "|---" * (len(strategies) + 2) + "|"]
+    for group, rows in v.groupby("group", sort=False):
+        cells = []
+        for s in strategies:
+            r = rows[rows["strategy"] == s]
+            if r.empty:
+                cells.append("–")
+                continue
+            r = r.iloc[0]
+            cells.append(f"{signed2(r['delta'])} ({signed2(r['ci_low'])} to "
+                         f"{signed2(r['ci_high'])}) {short[r['verdict']]}")  # fmt: skip
+        first = rows.iloc[0]
+        out.append(
+            f"| {group} ({int(first['n']):,}) | {first['baseline']:.3f} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return out
+
+
 def worst_group_rows(results: AuditResults, attribute: str, metric: str) -> list[str]:
     v = results.verdicts
     v = v[(v["attribute"] == attribute) & (v["metric"] == metric)]
@@ -91,12 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run", type=Path)
     parser.add_argument("--attribute")
     parser.add_argument("--metric", default="f1")
+    parser.add_argument("--matrix", action="store_true", help="groups × strategies only")
     args = parser.parse_args(argv)
     results = load(args.run)
     attribute = args.attribute or results.primary_attribute or "race"
     ds = results.dataset
     print(f"{ds.get('n_rows_used'):,} rows; {ds.get('evaluation')}; timings total "
           f"{results.timings.get('total', float('nan')):.0f} s\n")  # fmt: skip
+    if args.matrix:
+        print("\n".join(verdict_matrix(results, attribute, args.metric)))
+        return 0
     print("\n".join(verdict_rows(results, attribute, args.metric)))
     print()
     print("\n".join(worst_group_rows(results, attribute, args.metric)))

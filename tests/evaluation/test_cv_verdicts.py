@@ -201,3 +201,14 @@ def test_targeted_plan_raises_only_the_worst_groups_with_a_reason(support2_df):
         assert row["reason"].startswith("targeted" if row["race"] in raised else "not ")
     sizes = plan.groupby("race")[["n_real", "n_add"]].sum()
     assert (sizes["n_add"] <= sizes["n_real"]).all()  # the default cap: 1 synthetic per real
+
+
+def test_bootstrap_p_values_are_fine_enough_for_holm():
+    from mcrage_core.evaluation.judging import _boot_p
+
+    rng = np.random.default_rng(0)
+    d = rng.normal(0.05, 0.01, size=200)  # a clear change: 5 standard errors
+    p = _boot_p(0.05, d)
+    assert p < 1e-4  # a percentile count of 200 replicates could not go below 0.01
+    assert holm([p] * 10)[0] < 0.05  # still clear after correcting for 10 groups
+    assert _boot_p(0.0, np.zeros(50)) == 1.0 and math.isnan(_boot_p(0.1, np.array([1.0])))
