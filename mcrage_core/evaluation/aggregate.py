@@ -16,7 +16,13 @@ from mcrage_core.evaluation.results import DISPARITIES, METRICS, OVERALL, AuditR
 from mcrage_core.evaluation.scoring import Scores
 from mcrage_core.util import to_jsonable
 
-__all__ = ["aggregate_disparity", "aggregate_metrics", "disparity_warnings", "summary"]
+__all__ = [
+    "aggregate_disparity",
+    "aggregate_metrics",
+    "disparity_warnings",
+    "mean_over_seeds",
+    "summary",
+]
 
 
 def summary(
@@ -36,7 +42,7 @@ def summary(
     the seeds' test parts differ)."""
     vals = np.asarray(per_seed, dtype=float)
     value = float(np.nanmean(vals)) if np.isfinite(vals).any() else math.nan
-    combine = _mean_over_seeds if shared else _concat
+    combine = mean_over_seeds if shared else _concat
     pooled = combine(rep_list)
     ci_low, ci_high = percentile_interval(pooled, confidence)
     seed_low, seed_high = t_interval(vals, confidence)
@@ -65,7 +71,9 @@ def _concat(reps: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(reps) if reps else np.array([])
 
 
-def _mean_over_seeds(reps: list[np.ndarray]) -> np.ndarray:
+def mean_over_seeds(reps: list[np.ndarray]) -> np.ndarray:
+    """Replicate ``b`` averaged over the seeds (NaN where every seed's is NaN); the
+    replicates concatenated when the seeds have different numbers of them."""
     if not reps or len({len(r) for r in reps}) != 1:
         return _concat(reps)
     stacked = np.stack(reps)

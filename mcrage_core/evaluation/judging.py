@@ -31,13 +31,13 @@ Groups with fewer than ``small_group`` pooled test rows are not judged.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mcrage_core.evaluation.aggregate import mean_over_seeds
 from mcrage_core.evaluation.config import VERDICT_METRICS, AuditConfig
 from mcrage_core.evaluation.folds import FoldScores
 from mcrage_core.evaluation.results import OVERALL, VERDICT_COLUMNS, VERDICTS, AuditResults
@@ -106,13 +106,13 @@ def _boot_p(delta: float, d: np.ndarray) -> float:
 
 
 def _mean_reps(scores: Scores, seeds: Sequence[int], key: tuple[str, str, str, str]) -> np.ndarray:
+    """Replicate ``b`` of ``key`` averaged over the repeats (empty unless every repeat
+    has the same number of replicates)."""
     reps = [scores.reps[(s, *key)] for s in seeds if (s, *key) in scores.reps]
     reps = [r for r in reps if len(r)]
     if not reps or len({len(r) for r in reps}) != 1:
         return np.array([])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a column of NaN stays NaN
-        return np.nanmean(np.stack(reps), axis=0)
+    return mean_over_seeds(reps)
 
 
 def _point(scores: Scores, seeds: Sequence[int], key: tuple[str, str, str, str]) -> float:

@@ -144,18 +144,22 @@ def _intersections(
                     f"({', '.join(dict.fromkeys(groups.attributes.values()))})"
                 )
             pair.append(match[0])
-    if len(pair) != 2 or pair[0] == pair[1]:
+    if len(pair) != 2 or pair[0] == pair[1] or " × ".join(pair) == primary:
         return []
-    name = " × ".join(pair)
-    if name == primary:
-        return []
-    known = work[pair].notna().all(axis=1)
+    return [_add_intersection(work, groups, pair)]
+
+
+def _add_intersection(work: pd.DataFrame, groups: _Groups, columns: list[str]) -> str:
+    """Add the group column ``"a × b"`` of ``columns`` (missing where any part is) to
+    ``work`` as a helper column; its name."""
+    name = " × ".join(columns)
+    known = work[columns].notna().all(axis=1)
     inter = pd.Series(np.nan, index=work.index, dtype=object)
     if known.any():
-        inter.loc[known] = work.loc[known, pair].map(str).agg(" × ".join, axis=1)
+        inter.loc[known] = work.loc[known, columns].map(str).agg(" × ".join, axis=1)
     work[name] = inter
     groups.derived.append(name)
-    return [name]
+    return name
 
 
 def _binary_outcome(
@@ -279,16 +283,7 @@ def _rebalanced(
             )
         rebalance.append(match[0])
     rebalance = list(dict.fromkeys(rebalance))
-    primary = rebalance[0]
-    if len(rebalance) > 1:
-        primary = " × ".join(rebalance)
-        known = work[rebalance].notna().all(axis=1)
-        inter = pd.Series(np.nan, index=work.index, dtype=object)
-        if known.any():
-            parts = work.loc[known, rebalance].map(str)
-            inter.loc[known] = parts.agg(" × ".join, axis=1)
-        work[primary] = inter
-        groups.derived.append(primary)
+    primary = rebalance[0] if len(rebalance) == 1 else _add_intersection(work, groups, rebalance)
     return work, rebalance, primary
 
 
