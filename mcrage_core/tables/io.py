@@ -1,6 +1,8 @@
-"""Loading EHR tables from CSV, Parquet or Excel: :func:`load_table` reads the bytes
-(path, bytes or an uploaded file), unpacks gzip, picks the reader by content and
-extension (:mod:`~mcrage_core.tables.readers`) and checks the result.
+"""Loading EHR tables from CSV, Parquet or Excel (.xlsx, .xlsm, .xls): :func:`load_table`
+reads the bytes (path, bytes or an uploaded file), unpacks gzip, refuses binary files that
+pretend to be text (a PNG, PDF or ZIP named .csv: :mod:`~mcrage_core.tables.sniff`), picks
+the reader by content and extension (:mod:`~mcrage_core.tables.readers`) and checks the
+result.
 
 Every failure raises :class:`~mcrage_core.errors.DataError` with a message that says
 what is wrong, where (file, column or line) and what to do about it. Safe CSV export is in
@@ -27,11 +29,13 @@ import pandas as pd
 from mcrage_core.errors import DataError
 from mcrage_core.tables.readers import (
     check_columns,
+    open_workbook,
     read_delimited,
     read_excel,
     read_parquet,
     table_warnings,
 )
+from mcrage_core.tables.sniff import refuse_binary
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -79,7 +83,8 @@ def load_table(
     Raises
     ------
     DataError
-        For every problem: empty file, header only, binary content, undecodable text,
+        For every problem: empty file, header only, binary content (named: "looks like a
+        PNG image, not a text table"), undecodable text,
         duplicate column names, ragged rows (with line numbers), too large, unreadable.
     """
     name, raw = _read_source(source, filename=filename, max_bytes=max_bytes)
@@ -95,6 +100,7 @@ def load_table(
         if not raw.strip():
             raise DataError(f"{label} is an empty gzip archive. Compress a file that has rows.")
 
+    refuse_binary(raw, label, ext)  # a PNG, PDF or workbook named .csv
     if raw[:4] == b"PAR1" or ext in (".parquet", ".pq"):
         df = read_parquet(raw, label)
     elif (
@@ -127,7 +133,7 @@ def list_sheets(source: Source, *, filename: str | None = None) -> list[str]:
     """Names of the sheets of an Excel workbook."""
     name, raw = _read_source(source, filename=filename, max_bytes=DEFAULT_MAX_BYTES)
     try:
-        return [str(s) for s in pd.ExcelFile(io.BytesIO(raw)).sheet_names]
+        return [str(s) for s in open_workbook(raw).sheet_names]
     except Exception as exc:  # noqa: BLE001 - any reader failure means "not a workbook"
         raise DataError(f"'{name}' is not a readable Excel workbook ({exc}).") from exc
 

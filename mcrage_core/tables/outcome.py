@@ -16,7 +16,7 @@ import pandas as pd
 
 from mcrage_core.errors import ConfigError, DataError
 from mcrage_core.tables.kinds import ColumnKind
-from mcrage_core.tables.vocabulary import NEGATIVE, POSITIVE
+from mcrage_core.tables.vocabulary import NEGATIVE, POSITIVE, fold
 
 __all__ = [
     "binarize_target",
@@ -27,10 +27,11 @@ __all__ = [
 
 
 def detect_positive_class(series: pd.Series) -> str:
-    """The outcome value that counts as "positive" (the event): yes/1/true/in/died...;
-    for unfamiliar codes, the rarer value."""
+    """The outcome value that counts as "positive" (the event): yes/1/true/in/died (or
+    sí/sim/oui/ja, fallecido/óbito/décédé/verstorben...); for unfamiliar codes, the rarer
+    value."""
     values = [v for v in pd.unique(series.dropna())]
-    lowered = {str(v).strip().lower(): v for v in values}
+    lowered = {fold(v): v for v in values}
     for word in POSITIVE:
         if word in lowered and any(n in lowered for n in NEGATIVE):
             return str(lowered[word])

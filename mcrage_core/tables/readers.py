@@ -1,9 +1,10 @@
 r"""Readers for each table format: delimited text (CSV, TSV, ';' or '|' separated, any
-common encoding), Parquet and Excel. Each turns the file's bytes into a DataFrame or raises
+common encoding: :mod:`~mcrage_core.tables.charsets`), Parquet and Excel (.xlsx, .xlsm and
+old .xls). Each turns the file's bytes into a DataFrame or raises
 :class:`~mcrage_core.errors.DataError` saying what is wrong and where.
 
-Non-fatal observations (decimal commas, Latin-1 text, another separator) are kept with the
-frame and listed by :func:`table_warnings`.
+Non-fatal observations (decimal commas, text that is not UTF-8 and the encoding it was read
+as, another separator) are kept with the frame and listed by :func:`table_warnings`.
 
 Examples
 --------
@@ -14,18 +15,23 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+import warnings
 from collections.abc import Iterable
 
 import pandas as pd
 
 from mcrage_core.errors import DataError
+from mcrage_core.tables.charsets import decode_text
+from mcrage_core.tables.sniff import utf16_without_bom
 
 __all__ = [
     "check_columns",
     "first_line",
+    "open_workbook",
     "read_delimited",
     "read_excel",
     "read_parquet",
@@ -56,9 +62,24 @@ def read_parquet(raw: bytes, label: str) -> pd.DataFrame:
         ) from exc
 
 
+def open_workbook(raw: bytes) -> pd.ExcelFile:
+    """An Excel workbook (.xlsx/.xlsm with openpyxl, old .xls with xlrd). pandas 3 warns
+    that its xlrd engine is deprecated in favour of calamine; xlrd is what reads .xls here
+    until the project moves, so that notice is not passed on to users."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*xlrd engine is deprecated")
+        return pd.ExcelFile(io.BytesIO(raw))
+
+
 def read_excel(raw: bytes, label: str, sheet: str | int | None) -> pd.DataFrame:
     try:
-        book = pd.ExcelFile(io.BytesIO(raw))
+        book = open_workbook(raw)
+    except ImportError as exc:  # xlrd (old .xls) or openpyxl missing
+        raise DataError(
+            f"{label} is an Excel workbook, but the package that reads it is not installed "
+            f"({first_line(exc)}). Install the requirements (pip install -r requirements.txt), "
+            "or open it in Excel and save it as CSV or .xlsx."
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - openpyxl/xlrd raise many types
         raise DataError(
             f"{label} could not be read as an Excel workbook ({first_line(exc)}). "
@@ -97,31 +118,18 @@ def read_excel(raw: bytes, label: str, sheet: str | int | None) -> pd.DataFrame:
 
 def _decode(raw: bytes, label: str) -> tuple[str, str]:
     head = raw[:_SNIFF_CHARS]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return raw.decode("utf-16"), "UTF-16"
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{label} starts like UTF-16 text but cannot be decoded.") from exc
-    if _looks_binary(head):
-        raise DataError(
-            f"{label} is not a text table: it contains binary data (is it an image, a PDF or a "
-            "database file renamed to .csv?). Export the table as CSV, Parquet or Excel."
-        )
-    try:
-        return raw.decode("utf-8-sig"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    for encoding in ("cp1252", "latin-1"):
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if _control_ratio(text) < 0.001:
-            return text, "Latin-1" if encoding == "latin-1" else "Windows-1252"
-    raise DataError(
-        f"{label} is text in an encoding that could not be recognised (tried UTF-8, Windows-1252 "
-        "and Latin-1). Save it again as 'CSV UTF-8' from your spreadsheet or database tool."
-    )
+    if not head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+        codec = utf16_without_bom(head)
+        if codec is not None:
+            with contextlib.suppress(UnicodeDecodeError):
+                return raw.decode(codec), "UTF-16"
+        if _looks_binary(head):
+            raise DataError(
+                f"{label} is not a text table: it contains binary data (is it an image, a PDF "
+                "or a database file renamed to .csv?). Export the table as CSV, Parquet or "
+                "Excel."
+            )
+    return decode_text(raw, label)
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -131,14 +139,6 @@ def _looks_binary(head: bytes) -> bool:
         return False
     control = sum(1 for b in head if b < 9 or 13 < b < 32)
     return control / len(head) > 0.01
-
-
-def _control_ratio(text: str) -> float:
-    sample = text[:_SNIFF_CHARS]
-    if not sample:
-        return 0.0
-    bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\r\n") or 0x7F <= ord(ch) < 0xA0)
-    return bad / len(sample)
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -204,8 +204,12 @@ def read_delimited(raw: bytes, label: str) -> pd.DataFrame:
             f"({first_line(exc)}). Check the file in a text editor or export it again."
         ) from exc
     df.columns = header
-    if encoding not in ("UTF-8",):
-        _add_warning(df, f"The file was read as {encoding} text (it is not UTF-8).")
+    if encoding != "UTF-8":
+        _add_warning(
+            df,
+            f"The file was read as {encoding} text (it is not UTF-8). If some letters look "
+            "wrong, save it again as 'CSV UTF-8'.",
+        )
     if decimal == ",":
         _add_warning(df, "Numbers with decimal commas (e.g. 1,5) were read as decimals.")
     if delimiter != ",":

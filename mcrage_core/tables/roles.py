@@ -2,7 +2,9 @@
 age) and which one is the outcome. Identifiers are found with the column kinds
 (:func:`mcrage_core.tables.kinds.column_kind`).
 
-Detection is a suggestion: every role can be overridden by the caller.
+Names and values are matched in English, Spanish, Portuguese, French and German, case and
+accents ignored (:mod:`~mcrage_core.tables.vocabulary`). Detection is a suggestion: every
+role can be overridden by the caller.
 
 Examples
 --------
@@ -20,17 +22,23 @@ from mcrage_core.errors import ConfigError
 from mcrage_core.tables.kinds import ColumnKind
 from mcrage_core.tables.vocabulary import (
     AGE_TOKENS,
+    FEMALE_VALUES,
+    MALE_VALUES,
     NEGATIVE,
     OUTCOME_VALUES,
     POSITIVE,
     RACE_NAMES,
+    RACE_PREFERRED,
     RACE_TOKENS,
     RACE_VALUES,
     SEX_CORE,
     SEX_TOKENS,
     SEX_VALUES,
+    TARGET_NAMES,
     TARGET_SUBSTRINGS,
     TARGET_TOKENS,
+    UNSPECIFIC_VALUES,
+    fold,
     norm,
     tokens,
 )
@@ -66,25 +74,39 @@ def _looks_like_age_bands(s: pd.Series) -> bool:
     return bool(len(vals)) and vals.nunique() <= 30 and float(vals.str.contains(r"\d").mean()) > 0.9
 
 
+def _folded_counts(s: pd.Series, max_distinct: int) -> pd.Series:
+    """How often each value occurs, values folded (trimmed, lower case, no accents); empty
+    when the column has more than ``max_distinct`` distinct folded values."""
+    counts = s.dropna().value_counts()
+    if counts.empty or len(counts) > 4 * max_distinct:  # 'M', 'm', ' M' fold together
+        return pd.Series(dtype="int64")
+    folded = counts.groupby([fold(v) for v in counts.index]).sum()
+    return folded if len(folded) <= max_distinct else pd.Series(dtype="int64")
+
+
+def _share(counts: pd.Series, words: frozenset[str]) -> float:
+    """The share of the rows whose (folded) value is one of ``words``."""
+    total = int(counts.sum())
+    return float(counts[counts.index.isin(words)].sum()) / total if total else 0.0
+
+
 def _race_by_values(s: pd.Series) -> float:
-    vals = s.dropna().astype(str).str.strip().str.lower()
-    if vals.empty or vals.nunique() > 40:
-        return 0.0
-    known = vals.isin(RACE_VALUES)
-    distinct_known = set(vals[known].unique()) - {"other", "unknown", "declined", "mixed"}
+    counts = _folded_counts(s, 40)
+    distinct_known = (set(counts.index) & RACE_VALUES) - UNSPECIFIC_VALUES
     if len(distinct_known) < 2:
         return 0.0
-    return float(known.mean())
+    return _share(counts, RACE_VALUES)
 
 
 def _sex_by_values(s: pd.Series) -> float:
-    vals = s.dropna().astype(str).str.strip().str.lower()
-    if vals.empty or vals.nunique() > 5:
+    counts = _folded_counts(s, 5)
+    core = set(counts.index) & SEX_CORE
+    # one-letter codes: M/F (English), H/M (hombre/mujer), H/F (homme/femme), M/W, V/M
+    male = core & (MALE_VALUES | {"h", "v"})
+    female = core & (FEMALE_VALUES | {"m", "w"})
+    if not (male and female and len(male | female) >= 2):
         return 0.0
-    core = set(vals.unique()) & SEX_CORE
-    if not ({"m", "male", "man"} & core and {"f", "female", "woman"} & core):
-        return 0.0
-    return float(vals.isin(SEX_VALUES).mean())
+    return _share(counts, SEX_VALUES)
 
 
 def sensitive_kind(col: str, s: pd.Series, kind: ColumnKind) -> str | None:
@@ -152,8 +174,12 @@ def _detect_sensitive(
             continue
         if kind not in chosen:
             chosen[kind] = col
-        elif kind == "race" and "race" in tokens(str(col)) and "race" not in tokens(chosen[kind]):
+        elif kind == "race" and _says_race(col) and not _says_race(chosen[kind]):
             chosen[kind] = col  # prefer a 'race' column over an 'ethnicity' one
+
+
+def _says_race(col: str) -> bool:
+    return bool(RACE_PREFERRED & set(tokens(str(col))))
 
 
 def _kind_order(kind: str) -> tuple[int, str]:
@@ -192,9 +218,13 @@ def _target_score(col: str, values: pd.Series, kind: ColumnKind) -> float:
     words = set(tokens(str(col)))
     squashed = "".join(tokens(str(col)))
     score = 0.0
-    if words & TARGET_TOKENS or any(w in squashed for w in TARGET_SUBSTRINGS):
+    if (
+        words & TARGET_TOKENS
+        or norm(str(col)) in TARGET_NAMES
+        or any(w in squashed for w in TARGET_SUBSTRINGS)
+    ):
         score += 3
-    vals = {str(v).strip().lower() for v in values.dropna().unique()}
+    vals = {fold(v) for v in values.dropna().unique()}
     if vals & OUTCOME_VALUES:
         score += 1.5  # values such as died/alive, expired, readmitted, in/out
     if kind == "binary":

@@ -6,6 +6,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,98 @@ SUPPORT2 = Path(__file__).resolve().parents[2] / "sample_data" / "support2.csv"
 def _base(n: int = 120, seed: int = 0) -> pd.DataFrame:
     df = pd.read_csv(SUPPORT2).sample(n=n, random_state=seed).reset_index(drop=True)
     return df[["age", "sex", "race", "heart_rate", "glucose", "diabetes", "died_within_6_months"]]
+
+
+def _png(width: int = 16, height: int = 8) -> bytes:
+    """A real (tiny, valid) PNG image: a grey gradient."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + bytes((x * 16) % 256 for x in range(width)) for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _pdf() -> bytes:
+    """A real one-page PDF whose only content is a table's text. It has no NUL byte, so
+    without its magic number it is parsed as a (ragged) text table."""
+    stream = b"BT /F1 10 Tf 72 720 Td (age,sex,race,died) Tj 0 -12 Td (54,F,white,0) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return out
+
+
+def _zip(name: str, data: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, data)
+    return buf.getvalue()
+
+
+def _russian(n: int = 48, seed: int = 3) -> pd.DataFrame:
+    """A Russian hospital export: Cyrillic names and values."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(19, 91, n)
+    return pd.DataFrame(
+        {
+            "пациент": [f"пациент {i + 1:03d}" for i in range(n)],
+            "возраст": age,
+            "пол": rng.choice(["мужской", "женский"], n),
+            "город": rng.choice(
+                ["Москва", "Санкт-Петербург", "Новосибирск", "Екатеринбург", "Казань", "Омск"], n
+            ),
+            "диагноз": rng.choice(["пневмония", "инфаркт", "инсульт", "сахарный диабет"], n),
+            "давление": rng.integers(95, 185, n),
+            "исход": np.where(rng.random(n) < 0.1 + age / 400, "умер", "выписан"),
+        }
+    )
+
+
+def _czech_polish(n: int = 48, seed: int = 4) -> pd.DataFrame:
+    """A Czech/Polish export: Central European letters in names and values."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "Příjmení": rng.choice(
+                ["Novák", "Dvořák", "Černá", "Procházková", "Kowalski", "Wiśniewska", "Żółtek"], n
+            ),
+            "Věk": rng.integers(19, 91, n),
+            "Pohlaví": rng.choice(["Žena", "Muž"], n),
+            "Město": rng.choice(
+                ["Praha", "Brno", "Plzeň", "České Budějovice", "Łódź", "Kraków", "Gdańsk"], n
+            ),
+            "Diagnóza": rng.choice(["zápal plic", "infarkt myokardu", "cévní mozková příhoda"], n),
+            "Tlak": rng.integers(95, 185, n),
+            "Úmrtí": rng.choice(["ano", "ne"], n, p=[0.15, 0.85]),
+        }
+    )
 
 
 def main() -> None:
@@ -48,8 +143,52 @@ def main() -> None:
         "binary_renamed.csv",
         png,
         expect="error",
-        match="not a text table",
-        note="a PNG renamed .csv",
+        match="looks like a PNG image, not a text table",
+        note="a PNG header and random bytes, renamed .csv",
+    )
+    put(
+        "png_renamed.csv",
+        _png(),
+        expect="error",
+        match="looks like a PNG image, not a text table",
+        note="a real (tiny) PNG image renamed .csv",
+    )
+    put(
+        "pdf_renamed.csv",
+        _pdf(),
+        expect="error",
+        match="looks like a PDF document, not a text table",
+        note="a real one-page PDF renamed .csv (no NUL byte: it used to be parsed as text)",
+    )
+    put(
+        "zip_renamed.csv",
+        _zip("patients.csv", csv.encode()),
+        expect="error",
+        match="looks like a ZIP archive.*may be an Excel workbook.*rename it to .xlsx",
+        note="a ZIP archive (holding a CSV) renamed .csv",
+    )
+    workbook = io.BytesIO()
+    base.head(20).to_excel(workbook, index=False)
+    put(
+        "xlsx_renamed.csv",
+        workbook.getvalue(),
+        expect="error",
+        match="looks like an Excel workbook \\(.xlsx\\).*Rename it to .xlsx",
+        note="an Excel workbook saved with a .csv name",
+    )
+    put(
+        "cp1251_export.csv",
+        _russian().to_csv(index=False, sep=";").encode("cp1251"),
+        expect="ok",
+        match="Windows-1251 \\(Cyrillic\\)",
+        note="a good Russian export in Windows-1251: decoded, the encoding named",
+    )
+    put(
+        "cp1250_export.csv",
+        _czech_polish().to_csv(index=False, sep=";").encode("cp1250"),
+        expect="ok",
+        match="Windows-1250 \\(Central European\\)",
+        note="a good Czech/Polish export in Windows-1250: decoded, the encoding named",
     )
     put(
         "wrong_delimiter.csv",
