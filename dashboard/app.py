@@ -11,11 +11,11 @@ if str(_ROOT) not in sys.path:  # run from anywhere, with or without `pip instal
 
 import streamlit as st  # noqa: E402
 
-from dashboard import state  # noqa: E402
+from dashboard import auth, state  # noqa: E402
 from dashboard.nav import sidebar  # noqa: E402
 
 st.set_page_config(page_title="MCRAGE: fairness audit of EHR tables", page_icon="⚖️", layout="wide")
-state.init()
+state.init(user=auth.require_sign_in())
 if state.TEST_PRESETS_FLAG in sys.argv[1:]:  # streamlit run dashboard/app.py -- --test-presets
     st.session_state[state.TEST_PRESETS] = True
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import state
+from dashboard import auth, state
 from dashboard.messages import md_escape
 from mcrage_core.presentation.format import fmt_count
 
@@ -61,6 +61,7 @@ def sidebar() -> None:
     """What is loaded and which run is selected, on every page."""
     with st.sidebar:
         st.markdown("**MCRAGE** · find and repair demographic imbalance")
+        auth.sign_out_button()
         name = st.session_state.get(state.DATA_NAME)
         df = st.session_state.get(state.DATA)
         if df is not None and name:

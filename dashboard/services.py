@@ -8,6 +8,7 @@ builds it with :func:`run_settings`, previews it with :func:`current_preview` (t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from mcrage_core.tables import (
 )
 
 if TYPE_CHECKING:
+    from mcrage_core.diffusion import ComputeReport
     from mcrage_core.evaluation import PlanPreview
     from mcrage_core.tables import ImbalanceReport, Schema
 
@@ -37,6 +39,7 @@ __all__ = [
     "current_audit",
     "current_preview",
     "current_schema",
+    "compute_report",
     "device_label",
     "fallback_schema",
     "labelled_table",
@@ -47,13 +50,24 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sample_folder() -> Path:
+    """sample_data/ of a checkout, else the ``mcrage_samples`` package a wheel installs."""
+    checkout = REPO_ROOT / "sample_data"
+    if checkout.is_dir():
+        return checkout
+    spec = importlib.util.find_spec("mcrage_samples")
+    return Path(next(iter(spec.submodule_search_locations or []))) if spec else checkout
+
+
 SAMPLES: dict[str, tuple[Path, str]] = {
     "support2": (
-        REPO_ROOT / "sample_data" / "support2.csv",
+        _sample_folder() / "support2.csv",
         "SUPPORT2: 9,105 seriously ill adults; outcome: died within 6 months",
     ),
     "patient_treatment": (
-        REPO_ROOT / "sample_data" / "patient_treatment.csv",
+        _sample_folder() / "patient_treatment.csv",
         "Patient treatment: 4,412 lab panels; outcome: inpatient or outpatient",
     ),
 }
@@ -151,23 +165,17 @@ def current_preview(settings: RunSettings) -> PlanPreview:
 
 
 @st.cache_resource(show_spinner=False)
-def _device_info() -> dict[str, Any]:
-    """Compute available to this server (no user data: safe to share between sessions)."""
-    try:
-        from mcrage_core.diffusion import device_info
-    except ImportError:
-        return {"gpus": []}
-    return device_info()
+def compute_report() -> ComputeReport:
+    """Compute available to this server, and why (no user data: shared between sessions)."""
+    from mcrage_core.diffusion import compute_report as look
+
+    return look()
 
 
 def device_label() -> str:
     """Where training would run, in words (GPU name and memory, Apple GPU or CPU cores)."""
-    info = _device_info()
-    gpus = info.get("gpus") or []
-    if gpus:
-        g = gpus[0]
-        return f":material/memory: GPU: {g['name']} ({g['memory_gib']} GiB)"
-    if info.get("mps_available"):
-        return ":material/memory: Apple GPU (Metal)"
-    cpus = info.get("cpu_count")
-    return f":material/memory: CPU ({cpus} cores), no GPU found: training runs on the CPU"
+    report = compute_report()
+    icon = ":material/memory:"
+    if report.uses_gpu:
+        return f"{icon} {report.reason}"
+    return f"{icon} {report.reason}" + (" :material/warning:" if report.advice else "")

@@ -94,12 +94,19 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-def init() -> None:
+def init(user: str | None = None) -> None:
     """Set missing keys to their defaults, establish the session's owner token and, on a
-    session's first run, restore the table it kept (after a page refresh)."""
+    session's first run, restore the table it kept (after a page refresh).
+
+    ``user`` is the signed-in user's token when sign-in is configured (see
+    :mod:`dashboard.auth`): it owns the session's runs, and the address token is not used.
+    """
     for key, factory in _DEFAULTS.items():
         if key not in st.session_state:
             st.session_state[key] = factory()
+    if user is not None:
+        _init_user(user)
+        return
     from_url = False
     if OWNER not in st.session_state:
         token = st.query_params.get(OWNER_QUERY_PARAM)
@@ -113,6 +120,18 @@ def init() -> None:
     if not st.session_state.get(RESTORE_CHECKED):
         st.session_state[RESTORE_CHECKED] = True
         if from_url and not has_table():
+            _restore()
+
+
+def _init_user(user: str) -> None:
+    if st.session_state.get(OWNER) != user:
+        st.session_state[OWNER] = user
+        st.session_state[RESTORE_CHECKED] = False
+    if OWNER_QUERY_PARAM in st.query_params:
+        del st.query_params[OWNER_QUERY_PARAM]  # an address must not carry access
+    if not st.session_state.get(RESTORE_CHECKED):
+        st.session_state[RESTORE_CHECKED] = True
+        if not has_table():
             _restore()
 
 

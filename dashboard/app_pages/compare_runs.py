@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import state
 from dashboard.components.compare_runs_view import pick_two_runs, show_group_comparison
 from dashboard.components.tables import show_table
 from dashboard.messages import md_escape, user_errors
@@ -45,15 +44,9 @@ else:
 st.subheader("Per group")
 show_group_comparison(a, b, label_a, label_b)
 
-with user_errors():
-    report = state.memo(
-        "comparison_report",
-        (record_a.id, record_b.id),
-        lambda: render_comparison_report(a, b, label_a=label_a, label_b=label_b).encode("utf-8"),
-    )
 st.download_button(
     "Download the comparison report (HTML)",
-    data=report,
+    data=lambda: render_comparison_report(a, b, label_a=label_a, label_b=label_b).encode("utf-8"),
     file_name=f"mcrage_compare_{record_a.id}_{record_b.id}.html",
     mime="text/html",
     key="download_comparison",

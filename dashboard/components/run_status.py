@@ -4,6 +4,7 @@ the Train page's panel of the selected run and the past runs."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -110,6 +111,13 @@ def _resume_button(record: RunRecord, registry: RunRegistry, *, owner: str, mine
             st.rerun(scope="app")
 
 
+def _log_tail(path: Path) -> bytes:
+    """The last ``_LOG_DOWNLOAD_BYTES`` of a log file."""
+    with open(path, "rb") as fh:
+        fh.seek(max(0, path.stat().st_size - _LOG_DOWNLOAD_BYTES))
+        return fh.read()
+
+
 def _worker_log(record: RunRecord, *, mine: bool) -> None:
     """Where the run's technical log is, so that it can be sent with a problem report."""
     path = record.log_path
@@ -118,12 +126,9 @@ def _worker_log(record: RunRecord, *, mine: bool) -> None:
     )
     st.code(str(path), language=None)
     if mine and path.is_file():
-        with open(path, "rb") as fh:
-            fh.seek(max(0, path.stat().st_size - _LOG_DOWNLOAD_BYTES))
-            data = fh.read()
         st.download_button(
             "Download worker.log",
-            data=data,
+            data=lambda: _log_tail(path),  # read when clicked, not on every rerun
             file_name=f"mcrage_{record.id}_worker.log",
             mime="text/plain",
             key="download_log",

@@ -13,7 +13,7 @@ from dashboard import state
 from dashboard._readings import show_preview
 from dashboard.messages import md_escape, show_error
 from dashboard.nav import PAGE_DATA
-from dashboard.services import current_preview, device_label
+from dashboard.services import compute_report, current_preview, device_label
 from mcrage_core.diffusion import PRESET_LABELS
 from mcrage_core.errors import MCRAGEError
 from mcrage_core.jobs import DEFAULTS, EVALUATIONS, RunPreset
@@ -85,11 +85,21 @@ def run_options() -> dict[str, Any]:
     with p2:
         st.markdown("**Compute**")
         st.write(device_label())
+        _compute_details()
     evaluation = _evaluation()
     plan = _plan()
     with st.expander("Advanced"):
         options = _advanced()
     return {"preset": preset, **evaluation, **plan, **options}
+
+
+def _compute_details() -> None:
+    report = compute_report()
+    with st.expander("Torch build, CUDA and driver", expanded=bool(report.advice)):
+        rows = pd.DataFrame(report.rows(), columns=["What", "Found"])
+        st.dataframe(rows, hide_index=True, width="stretch")
+        if report.advice:
+            st.warning(report.advice, icon=":material/memory:")
 
 
 def _evaluation() -> dict[str, Any]:

@@ -63,7 +63,7 @@ def show_verdicts(results: AuditResults) -> None:
     show_table(_colour(table), key="verdict_table")  # type: ignore[arg-type]
     st.download_button(
         "Download all verdicts (CSV)",
-        data=verdict_table(results).to_csv(index=False).encode("utf-8"),
+        data=lambda: verdict_table(results).to_csv(index=False).encode("utf-8"),  # on click
         file_name="mcrage_verdicts.csv",
         mime="text/csv",
         key="download_verdicts",

@@ -5,4 +5,13 @@ Each module exposes ``HELP`` (one line), ``add_arguments(parser)`` and
 inside ``run`` so that ``mcrage --help`` stays fast.
 """
 
-COMMANDS = ("inspect", "train", "sample", "fidelity", "audit", "compare")
+COMMANDS = (
+    "inspect",
+    "train",
+    "sample",
+    "fidelity",
+    "privacy",
+    "audit",
+    "compare",
+    "dashboard",
+)

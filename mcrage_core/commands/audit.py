@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,7 @@ from mcrage_core.commands._options import add_device
 from mcrage_core.jobs.settings import DEFAULTS, RunSettings
 
 if TYPE_CHECKING:
-    from mcrage_core.progress import ProgressEvent
+    pass
 
 HELP = (
     "Rebalance a table (oversampling, SMOTE, reweighing, MCRAGE diffusion, threshold "
@@ -224,32 +223,8 @@ def _intersect(text: str | None) -> tuple[str, ...] | None:
     return tuple(c.strip() for c in text.split(",") if c.strip())
 
 
-class _TerminalProgress:
-    """Stage changes and (at most every 2 s) training steps, on stderr."""
-
-    def __init__(self) -> None:
-        self.stage = ""
-        self.last = 0.0
-
-    def __call__(self, event: ProgressEvent) -> None:
-        now = time.monotonic()
-        training = event.step is not None
-        if not training and event.stage == self.stage:
-            return
-        if training and now - self.last < 2.0 and event.step != event.total_steps:
-            return
-        self.stage, self.last = event.stage, now
-        line = f"[{100 * event.fraction:5.1f} %] {event.stage}"
-        if training:
-            line += f" — step {event.step}/{event.total_steps}"
-            if event.loss is not None:
-                line += f", loss {event.loss:.4f}"
-            if event.eta_s is not None:
-                line += f", about {event.eta_s:.0f} s left"
-        print(line, file=sys.stderr, flush=True)
-
-
 def run(args: argparse.Namespace) -> int:
+    from mcrage_core.commands._progress import TerminalProgress
     from mcrage_core.errors import ConfigError
     from mcrage_core.jobs.execute import run_settings, write_audit_artefacts
     from mcrage_core.presentation.report import plain_summary
@@ -262,7 +237,11 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {str(out)!r} is a file; give a folder for the results")
     df = load_table(args.path, max_bytes=int(args.max_mb * 1024 * 1024), sheet=args.sheet)
-    audit = run_settings(settings, df, progress=_TerminalProgress())
+    bar = TerminalProgress()
+    try:
+        audit = run_settings(settings, df, progress=bar)
+    finally:
+        bar.close()
     title = args.title or f"MCRAGE fairness audit of {Path(args.path).name}"
     try:
         out.mkdir(parents=True, exist_ok=True)

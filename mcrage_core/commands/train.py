@@ -4,82 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any
 
 from mcrage_core.commands._options import add_device, add_threads
+from mcrage_core.commands._progress import TerminalProgress
 from mcrage_core.jobs import DEFAULTS
 
 HELP = "Train the conditional diffusion model (CDDPM) on a table and save it to a folder."
-
-
-class TerminalProgress:
-    """A one-line progress bar on stderr (redrawn with a carriage return on a terminal,
-    one line per 10 % otherwise): step, loss, rows/s and time left."""
-
-    def __init__(self, stream: TextIO | None = None, *, width: int = 24) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._last_decile = -1
-        self._last_draw = 0.0
-        self._open = False
-
-    def __call__(self, event: object) -> None:
-        fraction = float(getattr(event, "fraction", 0.0) or 0.0)
-        now = time.monotonic()
-        if self.tty:
-            if now - self._last_draw < 0.1 and fraction < 1.0:
-                return
-            self._last_draw = now
-        else:
-            decile = int(fraction * 10)
-            if decile == self._last_decile:
-                return
-            self._last_decile = decile
-        filled = int(round(fraction * self.width))
-        bar = "#" * filled + "-" * (self.width - filled)
-        parts = [f"{getattr(event, 'stage', '')} [{bar}] {fraction * 100:5.1f}%"]
-        step, total = getattr(event, "step", None), getattr(event, "total_steps", None)
-        if step is not None and total is not None:
-            parts.append(f"step {step}/{total}")
-        loss = getattr(event, "loss", None)
-        if loss is not None:
-            parts.append(f"loss {loss:.4f}")
-        rps = getattr(event, "rows_per_s", None)
-        if rps is not None:
-            parts.append(f"{rps:,.0f} rows/s")
-        eta = getattr(event, "eta_s", None)
-        if eta is not None:
-            parts.append(f"ETA {_duration(eta)}")
-        line = "  ".join(parts)
-        if self.tty:
-            self.stream.write("\r" + line + "\x1b[K")
-            self._open = True
-            if fraction >= 1.0:
-                self.close()
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self._open:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._open = False
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, sec = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{sec:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,12 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _stopped(info: Mapping[str, Any]) -> str:
     """Why training ended, for the summary line (empty for models saved before)."""
+    from mcrage_core.presentation.format import fmt_duration
+
     why = info.get("stopped_because")
     if not why:
         return ""
     budget = info.get("time_budget_s")
     if budget and info.get("stop_reason") == "time":
-        return f" ({why} of {_duration(float(budget))})"
+        return f" ({why} of {fmt_duration(float(budget))})"
     return f" ({why})"
 
 
@@ -177,10 +111,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=1, default=str))
         return 0
+    from mcrage_core.presentation.format import fmt_duration
+
     info = model.train_info_
     print(
         f"Model saved to {args.out}: {len(model.columns_)} columns, {info['n_train_rows']} rows, "
-        f"{info['steps']} steps in {_duration(info['wall_s'])} on {info['device']}"
+        f"{info['steps']} steps in {fmt_duration(info['wall_s'])} on {info['device']}"
         f"{_stopped(info)}."
     )
     print("Cells (" + " | ".join(model.cell_columns) + "):")

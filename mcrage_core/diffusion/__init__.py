@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from mcrage_core.diffusion.cells import CellCodes, CellKey, CountRequest
 from mcrage_core.diffusion.column_specs import CategoryValue, ColumnSpec
+from mcrage_core.diffusion.compute import ComputeReport, compute_report
 from mcrage_core.diffusion.config import (
     DEFAULT_PRESET,
     PRESET_LABELS,
@@ -31,6 +32,8 @@ from mcrage_core.diffusion.schedule import NoiseSchedule, ScheduleKind, StepOutp
 from mcrage_core.diffusion.trainer import STOP_REASONS, Trainer, TrainerSettings, TrainLogEntry
 
 __all__ = [
+    "ComputeReport",
+    "compute_report",
     "CDDPM",
     "CDDPMConfig",
     "PresetName",

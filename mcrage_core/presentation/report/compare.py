@@ -3,7 +3,7 @@ file (plotly.js inline once, every user string escaped)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -77,7 +77,7 @@ def render_comparison_report(
 ) -> str:
     """The comparison of two finished runs as one self-contained HTML document."""
     fig = Figures()
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     diffs = differences_in_settings(a, b, label_a=label_a, label_b=label_b)
     settings = (
         "<ul>" + "".join(f"<li>{esc(d)}</li>" for d in diffs) + "</ul>"
