@@ -14,9 +14,7 @@ from dashboard import state
 from dashboard.messages import user_errors
 from mcrage_core.evaluation import AuditResults
 from mcrage_core.presentation.format import fmt_count
-from mcrage_core.tables import (
-    SIDECAR_FILE,
-)
+from mcrage_core.tables import PRIVACY_FILE, SIDECAR_FILE
 
 if TYPE_CHECKING:
     from mcrage_core.jobs import ArtefactName, RunRecord
@@ -53,11 +51,15 @@ def load_run_csv(record: RunRecord, name: ArtefactName) -> pd.DataFrame | None:
         return state.memo(f"csv_{name}", key, lambda: pd.read_csv(path, low_memory=False))
 
 
+_SIDECARS = {"columns": SIDECAR_FILE, "privacy": PRIVACY_FILE}
+
+
 def run_file(record: RunRecord, name: str) -> Path | None:
-    """A run artefact by name: the registry's names (``synthetic``, ``report`` ...) or
-    ``columns``, the synthetic files' sidecar (``synthetic.columns.json``)."""
-    if name == "columns":
-        path = Path(record.run_dir) / SIDECAR_FILE
+    """A run artefact by name: the registry's names (``synthetic``, ``report`` ...),
+    ``columns`` or ``privacy``, the synthetic files' sidecars (``synthetic.columns.json``,
+    ``synthetic.privacy.json``)."""
+    if name in _SIDECARS:
+        path = Path(record.run_dir) / _SIDECARS[name]
         return path if path.is_file() else None
     return record.artefact(name)  # type: ignore[arg-type]
 

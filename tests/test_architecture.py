@@ -26,7 +26,7 @@ DASHBOARD = ROOT / "dashboard"
 LAYERS: list[set[str]] = [
     {"errors", "progress", "util", "__init__"},
     {"tables"},
-    {"fidelity"},
+    {"fidelity", "privacy"},
     {"diffusion"},
     {"rebalance"},
     {"evaluation"},

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.components.fidelity_view import show_scores
+from dashboard.components.privacy_view import show_privacy
 from dashboard.components.run_picker import pick_finished_run
 from dashboard.messages import md_escape, user_errors
 from dashboard.nav import PAGE_RESULTS, PAGE_TRAIN, next_step
@@ -79,5 +80,7 @@ except Exception as exc:  # noqa: BLE001 - e.g. too few rows in a small group
 
 st.subheader("Fidelity and privacy")
 show_scores(results)
+st.subheader("Privacy risks", anchor="privacy")
+show_privacy(results, record)
 
 next_step(PAGE_RESULTS, "Next: 5 · Results, did the model get fairer?")

@@ -25,6 +25,12 @@ DOWNLOADS = (
         "application/json",
         "json",
     ),
+    (
+        "privacy",
+        "Privacy of the synthetic rows: ε, membership and disclosure risk per group (JSON)",
+        "application/json",
+        "json",
+    ),
     ("augmented", "Augmented training set: real + synthetic rows (CSV)", "text/csv", "csv"),
     ("results", "All numbers (JSON)", "application/json", "json"),
 )
@@ -39,7 +45,7 @@ for i, (name, label, mime, ext) in enumerate(DOWNLOADS):
         st.caption(f"{path.stat().st_size / 1024:,.0f} KB")
         st.download_button(
             "Download",
-            data=path.read_bytes(),
+            data=path.read_bytes,  # read when clicked, not on every rerun
             file_name=f"mcrage_{record.id}_{path.name.removesuffix('.' + ext)}.{ext}",
             mime=mime,
             key=f"download_{name}",

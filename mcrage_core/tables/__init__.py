@@ -75,6 +75,7 @@ from mcrage_core.tables.outcome import (
     resolve_positive_class,
 )
 from mcrage_core.tables.records import (
+    PRIVACY_FILE,
     SIDECAR_FILE,
     SyntheticOutcome,
     contract_sidecar,
@@ -101,6 +102,7 @@ __all__ = [
     "MAX_UNIQUE_FRACTION",
     "MERGED_LABEL",
     "SENSITIVE_KINDS",
+    "PRIVACY_FILE",
     "SIDECAR_FILE",
     "SUPPORTED_EXTENSIONS",
     "Bands",

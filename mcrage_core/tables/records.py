@@ -39,11 +39,13 @@ __all__ = [
     "contract_sidecar",
     "negative_label",
     "synthetic_artefacts",
+    "PRIVACY_FILE",
     "SIDECAR_FILE",
     "SyntheticOutcome",
 ]
 
 SIDECAR_FILE = "synthetic.columns.json"
+PRIVACY_FILE = "synthetic.privacy.json"
 
 _REPRODUCED = ("empty: every value is missing", "constant: the same value in every row")
 
@@ -64,6 +66,8 @@ class SyntheticOutcome(Protocol):
     def dataset(self) -> dict[str, Any]: ...
     @property
     def strategy_notes(self) -> dict[str, list[str]]: ...
+    @property
+    def fidelity(self) -> dict[str, Any] | None: ...
 
 
 def output_columns(reference: pd.DataFrame, schema: Schema) -> tuple[list[str], dict[str, str]]:
@@ -225,4 +229,12 @@ def synthetic_artefacts(
     files[SIDECAR_FILE] = json.dumps(sidecar, indent=2, ensure_ascii=False, default=str).encode(
         "utf-8"
     )
+    privacy = (results.fidelity or {}).get("privacy")
+    if privacy:
+        files[PRIVACY_FILE] = json.dumps(
+            {"synthetic_file": "synthetic.csv", "n_rows": int(len(synthetic)), **privacy},
+            indent=2,
+            ensure_ascii=False,
+            default=str,
+        ).encode("utf-8")
     return files

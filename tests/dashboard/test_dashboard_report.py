@@ -9,7 +9,7 @@ def test_empty_state_points_to_training(app) -> None:
     assert any("Train" in str(p.label) for p in app.get("page_link"))
 
 
-def test_five_downloads(results_app) -> None:
+def test_six_downloads(results_app) -> None:
     at = results_app.switch_page("app_pages/report.py").run()
     assert not at.exception and not at.error
     keys = {b.key for b in at.get("download_button")}
@@ -17,6 +17,7 @@ def test_five_downloads(results_app) -> None:
         "download_report",
         "download_synthetic",
         "download_columns",
+        "download_privacy",
         "download_augmented",
         "download_results",
     }

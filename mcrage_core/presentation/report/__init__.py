@@ -16,13 +16,14 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from mcrage_core.evaluation.verdicts import four_fifths_text
 from mcrage_core.presentation.report import sections as s
 from mcrage_core.presentation.report.curves import curves_section
 from mcrage_core.presentation.report.html import Figures, esc, page
+from mcrage_core.presentation.report.privacy import privacy_section
 from mcrage_core.presentation.report.summary import plain_summary
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def render_report(
     warnings, settings and versions.
     """
     fig = Figures()
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     subtitle = (
         f"Generated {generated} by MCRAGE {esc(results.versions.get('mcrage', ''))}. "
         f"Outcome: {esc(results.dataset.get('target'))}; "
@@ -58,6 +59,7 @@ def render_report(
         s.imbalance_section(results, fig),
         s.plan_section(results),
         s.fidelity_section(results, fig, max_overlays),
+        privacy_section(results),
         s.reading_section(results),
         s.performance_section(results, fig, metrics),
         s.fairness_section(results, fig),

@@ -19,6 +19,7 @@ import pandas as pd
 
 from mcrage_core.errors import ConfigError, DataError
 from mcrage_core.fidelity import evaluate_fidelity
+from mcrage_core.privacy import assess_privacy
 from mcrage_core.rebalance.plan import blocked_mask, display_plan, guardrail_notes
 from mcrage_core.rebalance.strategies.base import (
     Augmentation,
@@ -184,7 +185,40 @@ def _fidelity(
     except (ConfigError, DataError, ValueError) as exc:
         warnings.append(f"the fidelity of the synthetic rows could not be measured ({exc})")
         return None
-    return report.to_dict()
+    out = report.to_dict()
+    out["privacy"] = _privacy(aug, inputs, context, cols, warnings)
+    return out
+
+
+def _privacy(
+    aug: Augmentation,
+    inputs: ReportInputs,
+    context: AugmentContext,
+    cols: list[str],
+    warnings: list[str],
+) -> dict[str, Any] | None:
+    """Membership and attribute-disclosure risk of the synthetic rows (the generator's
+    training rows against the real test rows it never saw), per group."""
+    model = aug.extras.get("model")
+    info = getattr(model, "train_info_", None) or {}
+    sampled = getattr(model, "last_sample_info_", None) or {}
+    groups = [c for c in context.rebalance if c in cols]
+    try:
+        assessment = assess_privacy(
+            inputs.train[cols],
+            inputs.test[cols],
+            aug.synthetic[cols],
+            by=groups,
+            quasi_identifiers=groups,
+            sensitive=context.target,
+            dp=info.get("dp"),
+            exact_copies_removed=int(sampled.get("exact_copies_removed") or 0),
+            seed=context.seed,
+        )
+    except (ConfigError, DataError, ValueError) as exc:
+        warnings.append(f"the privacy risks of the synthetic rows could not be measured ({exc})")
+        return None
+    return assessment.to_dict()
 
 
 def _training_summary(aug: Augmentation, context: AugmentContext) -> dict[str, Any]:
