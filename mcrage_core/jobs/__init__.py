@@ -2,7 +2,8 @@
 
 Modules: :mod:`.settings` (RunSettings, THE contract for a run's choices and defaults),
 :mod:`.records` (RunRecord, statuses, artefact names, why a run failed), :mod:`.store`
-(the SQLite registry), :mod:`.launcher` (RunRegistry: starting, watching, cancelling and
+(the SQLite registry; :mod:`.ledger` its worker writes, :mod:`.liveness` heartbeats and
+hung workers, :mod:`.journal` its journal mode), :mod:`.launcher` (RunRegistry: starting, watching, cancelling and
 resuming workers), :mod:`.sessions` (a browser session's saved table), :mod:`.execute`
 (run_settings: what the worker and ``mcrage audit`` both run) and :mod:`.worker` (the
 background process). Import from here: ``from mcrage_core.jobs import RunRegistry,
@@ -11,7 +12,9 @@ RunSettings``.
 
 from __future__ import annotations
 
+from mcrage_core.jobs.journal import JournalChoice, choose_journal
 from mcrage_core.jobs.launcher import RunRegistry
+from mcrage_core.jobs.liveness import Limits
 from mcrage_core.jobs.records import (
     ACTIVE_STATUSES,
     ARTEFACT_FILES,
@@ -40,6 +43,8 @@ __all__ = [
     "RETRYABLE_ERROR_KINDS",
     "ArtefactName",
     "ErrorKind",
+    "JournalChoice",
+    "Limits",
     "RunKind",
     "RunPreset",
     "RunRecord",
@@ -49,6 +54,7 @@ __all__ = [
     "RunStore",
     "SavedSession",
     "SessionStore",
+    "choose_journal",
     "classify_failure",
     "default_home",
 ]

@@ -28,22 +28,13 @@ from typing import Any
 import pandas as pd
 
 from mcrage_core.errors import ConfigError
-from mcrage_core.jobs.records import (
-    ARTEFACT_FILES,
-    CANCEL_FILE,
-    DEAD_WORKER_REASON,
-    RunRecord,
-)
+from mcrage_core.jobs.liveness import WORKER_MODULE, pid_alive, remember_child, this_host
+from mcrage_core.jobs.records import ARTEFACT_FILES, CANCEL_FILE, RunRecord
 from mcrage_core.jobs.sessions import SavedSession, SessionStore
 from mcrage_core.jobs.store import RunStore
 from mcrage_core.util import atomic_write_text
 
 __all__ = ["RunRegistry", "pid_alive"]
-
-# Worker processes started by this process, so that they can be reaped (no zombies)
-# and their liveness checked without relying on /proc. Holds process handles only,
-# never user data.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 class RunRegistry(RunStore):
@@ -61,6 +52,9 @@ class RunRegistry(RunStore):
         and start when a slot frees up. Defaults to ``$MCRAGE_MAX_PARALLEL`` or 2.
     python
         Interpreter used for the worker process (defaults to the current one).
+    hung_after_s, no_progress_s
+        When a running run counts as hung (see :class:`~mcrage_core.jobs.store.RunStore`);
+        its workers are started with the same limits.
     """
 
     def __init__(
@@ -69,8 +63,10 @@ class RunRegistry(RunStore):
         *,
         max_parallel: int | None = None,
         python: str | None = None,
+        hung_after_s: float | None = None,
+        no_progress_s: float | None = None,
     ) -> None:
-        super().__init__(root)
+        super().__init__(root, hung_after_s=hung_after_s, no_progress_s=no_progress_s)
         self.sessions = SessionStore(self.root)
         if max_parallel is None:
             env = os.environ.get("MCRAGE_MAX_PARALLEL", "2")
@@ -103,33 +99,38 @@ class RunRegistry(RunStore):
             if slots <= 0:
                 return started
             rows = con.execute(
-                "SELECT id FROM runs WHERE status = 'queued' ORDER BY created LIMIT ?", (slots,)
+                "SELECT id, attempt FROM runs WHERE status = 'queued' ORDER BY created LIMIT ?",
+                (slots,),
             ).fetchall()
             for row in rows:
-                run_id = row["id"]
+                run_id, attempt = row["id"], int(row["attempt"])
                 try:
-                    pid = self._spawn(run_id)
+                    pid = self._spawn(run_id, attempt)
                 except OSError as exc:
                     con.execute(
                         "UPDATE runs SET status = 'failed', finished = ?, error = ?, "
-                        "error_kind = 'interrupted' WHERE id = ?",
+                        "error_kind = 'interrupted' WHERE id = ? AND attempt = ?",
                         (
                             time.time(),
                             f"could not start the training process ({exc}); "
                             "you can resume it when the computer has resources to spare",
                             run_id,
+                            attempt,
                         ),
                     )
                     continue
+                now = time.time()
                 con.execute(
                     "UPDATE runs SET status = 'running', started = COALESCE(started, ?), "
-                    "pid = ?, finished = NULL, error = NULL, error_kind = NULL WHERE id = ?",
-                    (time.time(), pid, run_id),
+                    "pid = ?, host = ?, launched = ?, heartbeat = NULL, last_progress = NULL, "
+                    "finished = NULL, error = NULL, error_kind = NULL "
+                    "WHERE id = ? AND attempt = ? AND status = 'queued'",
+                    (now, pid, this_host(), now, run_id, attempt),
                 )
                 started.append(run_id)
         return started
 
-    def _spawn(self, run_id: str) -> int:
+    def _spawn(self, run_id: str, attempt: int) -> int:
         run_dir = self.runs_dir / run_id
         env = dict(os.environ)
         package_parent = str(Path(__file__).resolve().parent.parent.parent)
@@ -138,6 +139,7 @@ class RunRegistry(RunStore):
         )
         env["MCRAGE_HOME"] = str(self.root)
         env["MCRAGE_MAX_PARALLEL"] = str(self.max_parallel)
+        env.update(self.limits.to_env())  # the worker's heartbeat fits the silence limit
         # Share the cores between parallel workers: more math threads than free cores makes
         # torch/OpenMP spin-wait, which was measured 25x slower on a busy 2-core machine.
         threads = env.get("MCRAGE_WORKER_THREADS") or str(
@@ -147,7 +149,7 @@ class RunRegistry(RunStore):
             env.setdefault(var, threads)
         with open(run_dir / ARTEFACT_FILES["log"], "ab") as log:
             proc = subprocess.Popen(
-                [self.python, "-m", "mcrage_core.jobs.worker", str(run_dir)],
+                [self.python, "-m", WORKER_MODULE, str(run_dir), "--attempt", str(attempt)],
                 cwd=str(run_dir),
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -156,29 +158,16 @@ class RunRegistry(RunStore):
                 start_new_session=True,
                 close_fds=True,
             )
-        _CHILDREN[proc.pid] = proc
+        remember_child(proc)
         return proc.pid
 
     def refresh(self) -> list[str]:
-        """Mark runs whose worker has died as failed, then start queued runs.
+        """Mark runs whose worker died, stopped answering or stopped making progress as
+        failed (:meth:`~mcrage_core.jobs.store.RunStore.sweep`), then start queued runs.
 
         Call it when polling. Returns the ids of runs newly marked failed.
         """
-        with self._connect() as con:
-            rows = con.execute("SELECT id, pid FROM runs WHERE status = 'running'").fetchall()
-        dead = [r["id"] for r in rows if r["pid"] is None or not pid_alive(int(r["pid"]))]
-        marked: list[str] = []
-        if dead:
-            now = time.time()
-            with self._connect(write=True) as con:
-                for run_id in dead:
-                    cur = con.execute(
-                        "UPDATE runs SET status = 'failed', finished = ?, pid = NULL, error = ?, "
-                        "error_kind = 'interrupted' WHERE id = ? AND status = 'running'",
-                        (now, DEAD_WORKER_REASON, run_id),
-                    )
-                    if cur.rowcount:
-                        marked.append(run_id)
+        marked = self.sweep()
         self.dispatch()
         return marked
 
@@ -190,8 +179,8 @@ class RunRegistry(RunStore):
             with self._connect(write=True) as con:
                 con.execute(
                     "UPDATE runs SET status = 'cancelled', finished = ?, "
-                    "error_kind = 'cancelled' WHERE id = ? AND status = 'queued'",
-                    (time.time(), run_id),
+                    "error_kind = 'cancelled' WHERE id = ? AND attempt = ? AND status = 'queued'",
+                    (time.time(), run_id, record.attempt),
                 )
         elif record.status == "running":
             atomic_write_text(record.run_dir / CANCEL_FILE, "cancel requested\n")
@@ -220,11 +209,12 @@ class RunRegistry(RunStore):
             )
         with contextlib.suppress(FileNotFoundError):
             (record.run_dir / CANCEL_FILE).unlink()
-        with self._connect(write=True) as con:
+        with self._connect(write=True) as con:  # a new attempt: the old worker's writes stop
             con.execute(
                 "UPDATE runs SET status = 'queued', finished = NULL, error = NULL, pid = NULL, "
-                "error_kind = NULL, attempt = attempt + 1 WHERE id = ?",
-                (run_id,),
+                "error_kind = NULL, heartbeat = NULL, last_progress = NULL, "
+                "attempt = attempt + 1 WHERE id = ? AND attempt = ? AND status = ?",
+                (run_id, record.attempt, record.status),
             )
         self.dispatch()
         return self.get(run_id)
@@ -250,33 +240,3 @@ class RunRegistry(RunStore):
     def forget_session(self, owner: str) -> None:
         """Delete the table and settings kept for ``owner``."""
         self.sessions.forget_session(owner)
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether ``pid`` is a live (non-zombie) MCRAGE worker process."""
-    child = _CHILDREN.get(pid)
-    if child is not None:
-        if child.poll() is None:
-            return True
-        _CHILDREN.pop(pid, None)
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    proc = Path(f"/proc/{pid}")
-    if proc.is_dir():
-        try:
-            stat = (proc / "stat").read_text()
-            state = stat.rsplit(")", 1)[1].split()[0]
-            if state in ("Z", "X"):
-                return False
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
-        except (OSError, IndexError):
-            return False
-        return b"mcrage_core.jobs.worker" in cmdline  # a reused pid is not our worker
-    return True

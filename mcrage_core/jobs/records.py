@@ -127,6 +127,14 @@ class RunRecord:
         The folder with the run's artefacts.
     error_kind
         Why a failed or cancelled run stopped (see :data:`ErrorKind`); ``None`` otherwise.
+    host, launched
+        The computer its (last) worker ran on, and when that worker was started (Unix
+        timestamp; ``started`` is the first attempt's start).
+    heartbeat, last_progress
+        Unix timestamps of that worker's last heartbeat and of its last progress event
+        (``None`` until its first, and for runs of an older MCRAGE). A running run whose
+        worker has been silent longer than ``MCRAGE_HUNG_AFTER_S`` or has made no progress
+        for ``MCRAGE_NO_PROGRESS_S`` is marked failed (see :mod:`.liveness`).
     """
 
     id: str
@@ -144,6 +152,10 @@ class RunRecord:
     attempt: int
     run_dir: Path = field(repr=False)
     error_kind: str | None = None
+    host: str | None = None
+    launched: float | None = None
+    heartbeat: float | None = None
+    last_progress: float | None = None
 
     @property
     def is_active(self) -> bool:
@@ -274,7 +286,12 @@ def kind_from_text(status: str, error: str | None) -> ErrorKind | None:
         not text
         or error == DEAD_WORKER_REASON
         or text.startswith(
-            ("the training process stopped unexpectedly", "could not start the training process")
+            (
+                "the training process stopped unexpectedly",
+                "could not start the training process",
+                "the worker stopped answering",
+                "the worker made no progress",
+            )
         )
     ):
         return "interrupted"

@@ -2,75 +2,50 @@
 
 Every run gets a generated id (never user input) and a directory ``<root>/runs/<id>/``
 holding its input table, settings, progress and results. An embedded SQLite database
-(``<root>/runs.sqlite``, WAL mode) lists the runs with their owner, status, settings,
-timings and error. :class:`RunStore` creates, reads, updates and finishes those rows;
-starting and watching the worker processes is :mod:`.launcher`'s job.
+(``<root>/runs.sqlite``; WAL mode on a local disk, a rollback journal on a network share:
+:mod:`.journal`) lists the runs with their owner, status, settings, timings and error.
+:class:`RunStore` creates, reads, updates and finishes those rows; starting the worker
+processes is :mod:`.launcher`'s job.
+
+Each launch of a run is an *attempt* (0, then +1 per resume). A worker writes its progress,
+heartbeat and outcome only while its attempt owns the run (the run is ``running`` at that
+attempt): a stale worker, e.g. one that was still alive when its run was resumed, cannot
+overwrite the newer attempt; its writes are ignored and noted in the run's ``worker.log``.
+Every read first judges the running runs (:meth:`RunStore.sweep`, :mod:`.liveness`): a
+dead, silent or stuck worker's run is marked failed, so it can be resumed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
-import sys
 import time
-from collections.abc import Iterator, Mapping
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
 from mcrage_core.errors import ConfigError, DataError
+from mcrage_core.jobs.ledger import RunLedger
 from mcrage_core.jobs.payloads import params_json, write_parquet
 from mcrage_core.jobs.records import (
     ARTEFACT_FILES,
     CANCEL_FILE,
-    ERROR_KINDS,
-    FINAL_STATUSES,
     RUN_KINDS,
-    ErrorKind,
     RunKind,
     RunRecord,
     check_owner,
     check_run_id,
-    classify_failure,
-    default_home,
-    kind_from_text,
     new_run_id,
 )
 from mcrage_core.jobs.settings import RunSettings
-from mcrage_core.util import atomic_write_text, to_jsonable
+from mcrage_core.util import atomic_write_text
 
 __all__ = ["RunStore"]
 
-_DB_NAME = "runs.sqlite"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    shared INTEGER NOT NULL DEFAULT 0,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    params TEXT NOT NULL,
-    created REAL NOT NULL,
-    started REAL,
-    finished REAL,
-    pid INTEGER,
-    error TEXT,
-    progress TEXT,
-    attempt INTEGER NOT NULL DEFAULT 0,
-    error_kind TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_owner ON runs(owner, created);
-CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
-"""
 
-# Worker processes started by this process, so that they can be reaped (no zombies)
-# and their liveness checked without relying on /proc. Holds process handles only,
-
-
-class RunStore:
+class RunStore(RunLedger):
     """SQLite-backed list of runs plus their artefact folders (no processes: see
     :class:`~mcrage_core.jobs.launcher.RunRegistry`).
 
@@ -79,48 +54,12 @@ class RunStore:
     root
         Folder that holds ``runs.sqlite`` and ``runs/``. Defaults to :func:`default_home`.
         Nothing is created until the first run is created or listed.
+    hung_after_s, no_progress_s
+        A running run whose worker sent no heartbeat for ``hung_after_s`` seconds, or no
+        progress for ``no_progress_s`` seconds, is marked failed (0 turns a check off).
+        Default: ``$MCRAGE_HUNG_AFTER_S`` (else 120) and ``$MCRAGE_NO_PROGRESS_S`` (else
+        1800); see :class:`~mcrage_core.jobs.liveness.Limits`.
     """
-
-    def __init__(self, root: Path | str | None = None) -> None:
-        self.root = Path(root).expanduser() if root is not None else default_home()
-
-    @property
-    def db_path(self) -> Path:
-        return self.root / _DB_NAME
-
-    @property
-    def runs_dir(self) -> Path:
-        return self.root / "runs"
-
-    def run_dir(self, run_id: str) -> Path:
-        """The artefact folder of ``run_id`` (the id is validated: no path tricks)."""
-        return self.runs_dir / check_run_id(run_id)
-
-    @contextlib.contextmanager
-    def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
-        try:
-            con.row_factory = sqlite3.Row
-            con.execute("PRAGMA busy_timeout = 30000")
-            if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                con.execute("PRAGMA journal_mode = WAL")
-            con.execute("PRAGMA synchronous = NORMAL")
-            con.executescript(_SCHEMA)
-            _migrate(con)
-            if write:
-                con.execute("BEGIN IMMEDIATE")
-                try:
-                    yield con
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-                else:
-                    con.execute("COMMIT")
-            else:
-                yield con
-        finally:
-            con.close()
 
     def _record(self, row: sqlite3.Row) -> RunRecord:
         return RunRecord(
@@ -139,6 +78,10 @@ class RunStore:
             attempt=int(row["attempt"]),
             run_dir=self.runs_dir / row["id"],
             error_kind=row["error_kind"],
+            host=row["host"],
+            launched=row["launched"],
+            heartbeat=row["heartbeat"],
+            last_progress=row["last_progress"],
         )
 
     # ------------------------------------------------------------------ starting
@@ -214,6 +157,7 @@ class RunStore:
             If there is no such run (or it belongs to someone else and is not shared).
         """
         check_run_id(run_id)
+        self.sweep()
         with self._connect() as con:
             row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None or (owner is not None and row["owner"] != owner and not row["shared"]):
@@ -227,6 +171,7 @@ class RunStore:
         self, owner: str | None, *, include_shared: bool = True, limit: int = 200
     ) -> list[RunRecord]:
         """Runs of ``owner`` (plus shared runs), newest first. ``owner=None`` lists all."""
+        self.sweep()
         with self._connect() as con:
             if owner is None:
                 rows = con.execute(
@@ -283,82 +228,6 @@ class RunStore:
             )
         return record
 
-    # ------------------------------------------------------------------ session tables
-
     def cancel_requested(self, run_id: str) -> bool:
         """Whether a cancel was requested (the worker polls this)."""
         return (self.run_dir(run_id) / CANCEL_FILE).exists()
-
-    def record_progress(self, run_id: str, event: Mapping[str, Any]) -> None:
-        """Store the latest progress event in the database (the worker calls this)."""
-        with self._connect(write=True) as con:
-            con.execute(
-                "UPDATE runs SET progress = ? WHERE id = ?",
-                (json.dumps(to_jsonable(dict(event))), run_id),
-            )
-
-    def finish(
-        self,
-        run_id: str,
-        status: Literal["succeeded", "failed", "cancelled"],
-        *,
-        error: str | None = None,
-        error_kind: ErrorKind | None = None,
-    ) -> None:
-        """Record the end of a run (the worker calls this just before it exits).
-
-        ``error_kind`` says whether a failure was an interruption (resumable) or would
-        repeat (see :data:`ErrorKind`). When it is not given, it is derived from the
-        exception being handled by the caller (the worker calls ``finish`` inside its
-        ``except`` blocks; :func:`classify_failure`), else from the status and the error.
-        """
-        if status not in FINAL_STATUSES:
-            raise ConfigError(f"a run cannot finish with status {status!r}")
-        if error_kind is not None and error_kind not in ERROR_KINDS:
-            raise ConfigError(
-                f"unknown error kind {error_kind!r}; choose one of {', '.join(ERROR_KINDS)}"
-            )
-        if status == "succeeded":
-            error_kind = None
-        elif error_kind is None:
-            handled = sys.exc_info()[1]
-            if status == "cancelled":
-                error_kind = "cancelled"
-            elif handled is not None:
-                error_kind = classify_failure(handled)
-            else:
-                error_kind = kind_from_text(status, error)
-        with self._connect(write=True) as con:
-            con.execute(
-                "UPDATE runs SET status = ?, finished = ?, error = ?, error_kind = ?, pid = NULL "
-                "WHERE id = ?",
-                (status, time.time(), error, error_kind, run_id),
-            )
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _migrate(con: sqlite3.Connection) -> None:
-    """Bring a registry written by an older MCRAGE up to date (idempotent, safe when
-    several processes open it at once)."""
-    columns = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
-    if "error_kind" in columns:
-        return
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        columns = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
-        if "error_kind" not in columns:
-            con.execute("ALTER TABLE runs ADD COLUMN error_kind TEXT")
-            rows = con.execute(
-                "SELECT id, status, error FROM runs WHERE status IN ('failed', 'cancelled')"
-            ).fetchall()
-            for row in rows:
-                con.execute(
-                    "UPDATE runs SET error_kind = ? WHERE id = ?",
-                    (kind_from_text(row[1], row[2]), row[0]),
-                )
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")

@@ -1,6 +1,7 @@
 """The background process that runs one registered job: ``python -m mcrage_core.jobs.worker RUN_DIR``.
 
-Started by :meth:`mcrage_core.jobs.launcher.RunRegistry.start_run`. It reads the run's
+Started by :meth:`mcrage_core.jobs.launcher.RunRegistry.start_run` as
+``python -m mcrage_core.jobs.worker RUN_DIR --attempt N``. It reads the run's
 input table and its :class:`~mcrage_core.jobs.settings.RunSettings` (``RunRecord.settings``)
 from ``RUN_DIR`` and runs them with :mod:`mcrage_core.jobs.execute`, exactly as
 ``mcrage audit`` does. It writes live progress to ``RUN_DIR/progress.json`` (atomically:
@@ -8,28 +9,39 @@ last event plus the loss history), stops when ``RUN_DIR/CANCEL`` appears, and on
 writes its artefacts (``results.json``, ``report.html``, ``synthetic.csv``,
 ``augmented_train.csv``). Whatever happens, the registry ends up with a final status and,
 on failure, a plain-language reason.
+
+A background thread writes a heartbeat every few seconds (:class:`~.liveness.Lease`), so
+that a worker that hangs is noticed. Every write names the worker's attempt; once the run
+belongs to a newer attempt (it was resumed) or was marked failed as hung, the registry
+ignores this worker and it stops at its next cancel check.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import sys
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import pandas as pd
 
 from mcrage_core.errors import ConfigError, MCRAGEError, TrainingCancelled
-from mcrage_core.jobs.execute import run_settings, train_settings, write_audit_artefacts
 from mcrage_core.jobs.launcher import RunRegistry
-from mcrage_core.jobs.records import ARTEFACT_FILES, CANCEL_FILE, RunRecord, classify_failure
-from mcrage_core.progress import ProgressEvent
+from mcrage_core.jobs.liveness import Lease
+from mcrage_core.jobs.records import (
+    ARTEFACT_FILES,
+    CANCEL_FILE,
+    ErrorKind,
+    RunRecord,
+    classify_failure,
+)
 from mcrage_core.util import atomic_write_json
 
 if TYPE_CHECKING:
-    pass
+    from mcrage_core.progress import ProgressEvent
 
 __all__ = [
     "ProgressWriter",
@@ -47,7 +59,8 @@ class ProgressWriter:
     """Progress callback that writes ``progress.json`` atomically and the registry row.
 
     The file is rewritten at most every ``file_every_s`` seconds (and on every stage
-    change); the database row at most every ``db_every_s`` seconds.
+    change); the database row at most every ``db_every_s`` seconds, as ``attempt``. Once
+    ``lease`` is lost (the run is no longer this worker's), nothing more is written.
     """
 
     def __init__(
@@ -55,11 +68,15 @@ class ProgressWriter:
         registry: RunRegistry,
         run_id: str,
         *,
+        attempt: int = 0,
+        lease: Lease | None = None,
         file_every_s: float = 0.25,
         db_every_s: float = 2.0,
     ) -> None:
         self.registry = registry
         self.run_id = run_id
+        self.attempt = attempt
+        self.lease = lease
         self.path = registry.run_dir(run_id) / ARTEFACT_FILES["progress"]
         self.file_every_s = file_every_s
         self.db_every_s = db_every_s
@@ -74,6 +91,8 @@ class ProgressWriter:
             self.history = list(previous["history"])[-MAX_HISTORY:]
 
     def __call__(self, event: ProgressEvent) -> None:
+        if self._lost():
+            return
         stage_changed = self.last is None or self.last.stage != event.stage
         self.last = event
         if event.loss is not None:
@@ -92,15 +111,24 @@ class ProgressWriter:
                     self.history = self.history[::2]
                     self._stride *= 2
         now = time.monotonic()
-        if stage_changed or now - self._last_file >= self.file_every_s:
-            self.flush()
-            self._last_file = now
         if stage_changed or now - self._last_db >= self.db_every_s:
-            self.registry.record_progress(self.run_id, event.to_dict())
+            owned = self.registry.record_progress(
+                self.run_id, event.to_dict(), attempt=self.attempt
+            )
+            if not owned and self.lease is not None:
+                self.lease.release("the registry ignored this worker's progress")
             self._last_db = now
+        if stage_changed or now - self._last_file >= self.file_every_s:
+            self.flush()  # nothing once the run is lost
+            self._last_file = now
+
+    def _lost(self) -> bool:
+        return self.lease is not None and self.lease.lost.is_set()
 
     def flush(self) -> None:
-        """Write the current state to ``progress.json`` now."""
+        """Write the current state to ``progress.json`` now (not once the run is lost)."""
+        if self._lost():
+            return
         atomic_write_json(
             self.path,
             {
@@ -114,16 +142,17 @@ class ProgressWriter:
 
 class CancelFlag:
     """``should_stop`` callback: ``True`` once ``RUN_DIR/CANCEL`` exists (checked at most
-    every ``every_s`` seconds so the training loop stays fast)."""
+    every ``every_s`` seconds so the training loop stays fast) or ``lease`` is lost."""
 
-    def __init__(self, run_dir: Path, *, every_s: float = 0.2) -> None:
+    def __init__(self, run_dir: Path, *, every_s: float = 0.2, lease: Lease | None = None) -> None:
         self.path = Path(run_dir) / CANCEL_FILE
         self.every_s = every_s
+        self.lease = lease
         self._last = 0.0
         self._stop = False
 
     def __call__(self) -> bool:
-        if self._stop:
+        if self._stop or (self.lease is not None and self.lease.lost.is_set()):
             return True
         now = time.monotonic()
         if now - self._last >= self.every_s:
@@ -138,6 +167,9 @@ class CancelFlag:
 def _run_audit(
     record: RunRecord, df: pd.DataFrame, progress: ProgressWriter, stop: CancelFlag
 ) -> None:
+    # imported here: the heartbeat starts before the machine-learning libraries load
+    from mcrage_core.jobs.execute import run_settings, write_audit_artefacts
+
     run = run_settings(
         record.settings,
         df,
@@ -151,6 +183,8 @@ def _run_audit(
 def _run_train(
     record: RunRecord, df: pd.DataFrame, progress: ProgressWriter, stop: CancelFlag
 ) -> None:
+    from mcrage_core.jobs.execute import train_settings
+
     train_settings(
         record.settings,
         df,
@@ -191,54 +225,77 @@ def _friendly(exc: BaseException) -> str:
     )
 
 
-def run_job(run_dir: Path) -> int:
-    """Run the job stored in ``run_dir`` and record its outcome. Returns an exit status."""
+class _Outcome(NamedTuple):
+    status: Literal["succeeded", "failed", "cancelled"]
+    code: int
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+
+
+def run_job(run_dir: Path, attempt: int | None = None) -> int:
+    """Run the job stored in ``run_dir`` as ``attempt`` (default: the run's current one)
+    and record its outcome. Returns an exit status."""
     run_dir = Path(run_dir).resolve()
     registry = RunRegistry(run_dir.parent.parent)
     record = registry.get(run_dir.name)
-    print(
-        f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] worker pid started for run {record.id} "
-        f"(kind {record.kind}, attempt {record.attempt})",
-        flush=True,
+    attempt = record.attempt if attempt is None else attempt
+    _say(
+        f"worker {os.getpid()} started for run {record.id} (kind {record.kind}, attempt {attempt})"
     )
-    progress = ProgressWriter(registry, record.id)
-    stop = CancelFlag(run_dir)
+    if record.attempt != attempt:
+        _say(f"the run is at attempt {record.attempt} now, so this worker has nothing to do")
+        return 0
+    registry.claim(record.id, attempt=attempt)
+    lease = Lease(
+        lambda: registry.heartbeat(record.id, attempt=attempt),
+        every_s=registry.limits.heartbeat_every_s,
+    ).start()
+    progress = ProgressWriter(registry, record.id, attempt=attempt, lease=lease)
+    try:
+        outcome = _attempt(record, progress, CancelFlag(run_dir, lease=lease))
+    finally:
+        lease.stop()  # no heartbeat after the outcome
+    _safe_flush(progress)
+    try:
+        recorded = registry.finish(
+            record.id,
+            outcome.status,
+            attempt=attempt,
+            error=outcome.error,
+            error_kind=outcome.error_kind,
+        )
+    except Exception:  # noqa: BLE001 - the registry itself is unusable (disk full)
+        traceback.print_exc()
+        return 1
+    if recorded:
+        _say(f"{outcome.status}" + (f": {outcome.error}" if outcome.error else ""))
+    else:
+        _say(f"{outcome.status}, not recorded: the run is no longer this worker's")
+    return outcome.code
+
+
+def _attempt(record: RunRecord, progress: ProgressWriter, stop: CancelFlag) -> _Outcome:
+    """Run the job; its outcome (never raises)."""
     try:
         job = _JOBS.get(record.kind)
         if job is None:
             raise ConfigError(f"unknown run kind {record.kind!r}")
-        df = pd.read_parquet(run_dir / ARTEFACT_FILES["input"])
+        df = pd.read_parquet(record.run_dir / ARTEFACT_FILES["input"])
         job(record, df, progress, stop)
     except TrainingCancelled:
-        _safe_flush(progress)
-        registry.finish(record.id, "cancelled", error="cancelled by the user")
-        print("cancelled by the user", flush=True)
-        return 0
+        return _Outcome("cancelled", 0, "cancelled by the user", "cancelled")
     except MCRAGEError as exc:
-        _safe_flush(progress)
         traceback.print_exc()
-        registry.finish(
-            record.id,
-            "failed",
-            error=" ".join(str(exc).split()),
-            error_kind=classify_failure(exc),
-        )
-        return 2
+        return _Outcome("failed", 2, " ".join(str(exc).split()), classify_failure(exc))
     except BaseException as exc:  # noqa: BLE001 - record every failure, never hang
         traceback.print_exc()
         sys.stdout.flush()
-        _safe_flush(progress)
-        try:
-            registry.finish(
-                record.id, "failed", error=_friendly(exc), error_kind=classify_failure(exc)
-            )
-        except Exception:  # noqa: BLE001 - the registry itself is unusable (disk full)
-            traceback.print_exc()
-        return 1
-    _safe_flush(progress)
-    registry.finish(record.id, "succeeded")
-    print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] finished", flush=True)
-    return 0
+        return _Outcome("failed", 1, _friendly(exc), classify_failure(exc))
+    return _Outcome("succeeded", 0)
+
+
+def _say(text: str) -> None:
+    print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {text}", flush=True)
 
 
 def _safe_flush(progress: ProgressWriter) -> None:
@@ -249,12 +306,15 @@ def _safe_flush(progress: ProgressWriter) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
+    attempt: int | None = None
+    if len(args) == 3 and args[1] == "--attempt" and args[2].isdigit():
+        attempt, args = int(args[2]), args[:1]
     if len(args) != 1:
-        print("usage: python -m mcrage_core.jobs.worker RUN_DIR", file=sys.stderr)
+        print("usage: python -m mcrage_core.jobs.worker RUN_DIR [--attempt N]", file=sys.stderr)
         return 2
     try:
-        return run_job(Path(args[0]))
+        return run_job(Path(args[0]), attempt)
     except MCRAGEError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -106,23 +106,24 @@ def test_killed_and_cancelled_runs_may_resume(tmp_path: Path, small) -> None:
 
 
 def test_finish_reads_the_kind_from_the_exception_being_handled(tmp_path: Path, small) -> None:
-    registry = RunRegistry(tmp_path, python="/bin/true")  # a worker that does nothing
+    # a worker that does nothing; the test writes its outcomes (attempt 0) itself
+    registry = RunRegistry(tmp_path, python="/bin/true", max_parallel=4)
     ids = [registry.start_run("alice", {}, small) for _ in range(4)]
     try:
         raise ConfigError("no column 'x'")
     except ConfigError as exc:
-        registry.finish(ids[0], "failed", error=str(exc))
+        assert registry.finish(ids[0], "failed", attempt=0, error=str(exc))
     try:
         raise MemoryError
     except MemoryError:
-        registry.finish(ids[1], "failed", error="the computer ran out of memory")
-    registry.finish(ids[2], "failed", error="boom", error_kind="disk_full")
-    registry.finish(ids[3], "succeeded")
+        registry.finish(ids[1], "failed", attempt=0, error="the computer ran out of memory")
+    registry.finish(ids[2], "failed", attempt=0, error="boom", error_kind="disk_full")
+    registry.finish(ids[3], "succeeded", attempt=0)
     kinds = [registry.get(i).error_kind for i in ids]
     assert kinds == ["invalid_input", "out_of_memory", "disk_full", None]
     assert [registry.get(i).can_resume for i in ids] == [False, True, True, False]
     with pytest.raises(ConfigError, match="error kind"):
-        registry.finish(ids[0], "failed", error_kind="whatever")  # type: ignore[arg-type]
+        registry.finish(ids[0], "failed", attempt=0, error_kind="whatever")  # type: ignore[arg-type]
 
 
 _OLD_SCHEMA = """
@@ -183,13 +184,13 @@ def test_a_registry_from_before_error_kinds_is_migrated(tmp_path: Path) -> None:
     assert RunRegistry(tmp_path).get(old[0][0]).error_kind == "interrupted"  # idempotent
 
 
-def test_duration_has_one_definition(tmp_path: Path, small) -> None:
-    registry = RunRegistry(tmp_path, python="/bin/true")
+def test_duration_has_one_definition(tmp_path: Path, small, fake_workers) -> None:
+    registry = RunRegistry(tmp_path, python=fake_workers.silent)  # runs until the test ends
     run_id = registry.start_run("alice", {}, small)
     record = registry.get(run_id)
     assert record.started is not None
     assert record.duration_at(record.started + 90) == pytest.approx(90)
-    registry.finish(run_id, "succeeded")
+    registry.finish(run_id, "succeeded", attempt=0)
     done = registry.get(run_id)
     assert done.finished is not None
     # a finished run's duration no longer depends on the clock
