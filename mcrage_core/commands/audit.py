@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mcrage_core.commands._options import add_device
+from mcrage_core.commands._options import add_device, add_dp, dp_overrides
 from mcrage_core.jobs.settings import DEFAULTS, RunSettings
 
 if TYPE_CHECKING:
@@ -148,6 +148,7 @@ def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
         f"thorough up to 15 (default {DEFAULTS.preset})",
     )
     add_device(parser, help="auto, cpu, cuda or mps (default auto)")
+    add_dp(parser)
     flags = (
         ("--balance-outcome", "also make outcomes equal within each group (default: keep each "
          "group's mix)"),
@@ -199,6 +200,7 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
         merge_below=args.merge_below,
         threshold=args.threshold,
         min_test_rows=args.min_test_rows,
+        overrides=dp_overrides(args),
     )
 
 
@@ -227,6 +229,7 @@ def run(args: argparse.Namespace) -> int:
     from mcrage_core.commands._progress import TerminalProgress
     from mcrage_core.errors import ConfigError
     from mcrage_core.jobs.execute import run_settings, write_audit_artefacts
+    from mcrage_core.presentation.privacy import privacy_assessment, privacy_headline
     from mcrage_core.presentation.report import plain_summary
     from mcrage_core.presentation.verdicts import verdict_paragraph
     from mcrage_core.tables import load_table
@@ -254,6 +257,11 @@ def run(args: argparse.Namespace) -> int:
     results = audit.results
     print(verdict_paragraph(results), file=sys.stderr)
     print(plain_summary(results), file=sys.stderr)
+    privacy = privacy_assessment(results.fidelity)
+    if privacy is not None:
+        eps = (privacy.dp or {}).get("epsilon_spent")
+        dp = f" Differential privacy: ε = {eps:.3g} spent." if eps is not None else ""
+        print(f"Privacy: {privacy_headline(privacy)}{dp}", file=sys.stderr)
     for warning in results.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     counts = results.verdicts["verdict"].value_counts()
@@ -262,6 +270,8 @@ def run(args: argparse.Namespace) -> int:
         "seconds": results.timings.get("total"),
         "verdicts": {str(k): int(v) for k, v in counts.items()},
         "strategies": {s: results.overall(s) for s in results.strategies},
+        "privacy": None if privacy is None else privacy.worst_light(),
+        "dp_epsilon_spent": None if privacy is None else (privacy.dp or {}).get("epsilon_spent"),
     }
     print(json.dumps(to_jsonable(summary), allow_nan=False))
     return 0
