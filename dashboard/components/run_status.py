@@ -79,7 +79,21 @@ def _live_progress(
     if mine and st.button("Cancel this run", key="cancel_run", icon=":material/stop:"):
         registry.cancel(record.id, owner=record.owner)
         st.toast("Cancel requested: the run stops within a few seconds.")
-    st.caption("You can leave or refresh this page: the run keeps going in the background.")
+    st.caption(
+        "You can leave or refresh this page: the run keeps going in the background."
+        + _sign_of_life(record)
+    )
+
+
+def _sign_of_life(record: RunRecord) -> str:
+    """When the worker last answered (it is marked failed, resumable, if it falls silent)."""
+    if record.status != "running" or not record.heartbeat:
+        return ""
+    ago = max(0.0, time.time() - float(record.heartbeat))
+    text = f" Last sign of life from the worker: {fmt_duration(ago)} ago"
+    if record.last_progress:
+        text += f"; last progress {fmt_duration(max(0.0, time.time() - record.last_progress))} ago"
+    return text + "."
 
 
 def _failed(record: RunRecord, registry: RunRegistry, *, owner: str, mine: bool) -> None:

@@ -88,15 +88,22 @@ def run_options() -> dict[str, Any]:
         _compute_details()
     evaluation = _evaluation()
     plan = _plan()
+    with st.expander("Differential privacy", icon=":material/shield:"):
+        private = _privacy()
     with st.expander("Advanced"):
         options = _advanced()
-    return {"preset": preset, **evaluation, **plan, **options}
+    return {"preset": preset, **evaluation, **plan, **private, **options}
 
 
 def _compute_details() -> None:
     report = compute_report()
     with st.expander("Torch build, CUDA and driver", expanded=bool(report.advice)):
-        rows = pd.DataFrame(report.rows(), columns=["What", "Found"])
+        registry = state.registry()
+        journal = f"{registry.journal_mode.upper()} journal: {registry.journal.reason}"
+        rows = pd.DataFrame(
+            [*report.rows(), ("Run registry", f"{registry.root} ({journal})")],
+            columns=["What", "Found"],
+        )
         st.dataframe(rows, hide_index=True, width="stretch")
         if report.advice:
             st.warning(report.advice, icon=":material/memory:")
@@ -174,6 +181,35 @@ def _number(
     """A number widget in ``box`` (a column), starting at ``default``."""
     value = box.number_input(label, min_value=low, max_value=high, value=default, key=key, **extra)
     return float(value)
+
+
+def _privacy() -> dict[str, Any]:
+    """DP-SGD settings of the CDDPM: off by default; ε, δ and the clipping bound."""
+    st.caption(
+        "Train the generator with differential privacy (DP-SGD): each patient's influence on "
+        "the network is clipped and noise is added, so the synthetic rows provably reveal "
+        "little about any one patient. Smaller ε is more private and gives less faithful "
+        "rows; training takes longer. The ε spent is shown with the results."
+    )
+    on = st.toggle("Train with differential privacy", value=False, key="dp_on")
+    c1, c2, c3 = st.columns(3)
+    eps = c1.number_input(
+        "Privacy budget ε", 0.1, 100.0, 10.0, 0.5, disabled=not on, key="dp_epsilon",
+        help="1 is strong privacy, 10 is common in practice.",
+    )  # fmt: skip
+    delta = c2.number_input(
+        "δ (0 = automatic: below 1 / 10n)", 0.0, 0.01, 0.0, format="%.0e",
+        disabled=not on, key="dp_delta",
+    )  # fmt: skip
+    clip = c3.number_input(
+        "Gradient clipping bound C", 0.1, 10.0, 1.0, 0.1, disabled=not on, key="dp_clip"
+    )
+    if not on:
+        return {}
+    overrides: dict[str, Any] = {"dp_epsilon": float(eps), "max_grad_norm": float(clip)}
+    if delta:
+        overrides["dp_delta"] = float(delta)
+    return {"overrides": overrides}
 
 
 def _advanced() -> dict[str, Any]:
