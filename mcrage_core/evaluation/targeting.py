@@ -52,10 +52,14 @@ def _keys(train: pd.DataFrame, rebalance: Sequence[str]) -> pd.Series:
     cols = list(rebalance)
     if len(cols) == 1:
         return train[cols[0]].astype(object)
-    known = train[cols].notna().all(axis=1)
-    keys = pd.Series([None] * len(train), index=train.index, dtype=object)
-    keys[known] = list(train.loc[known, cols].itertuples(index=False, name=None))
-    return keys
+    known = train[cols].notna().all(axis=1).to_numpy()
+    tuples = list(train[cols].itertuples(index=False, name=None))
+    # element by element: a masked assignment of tuples is read as 2-D by pandas 2.2
+    return pd.Series(
+        [t if ok else None for t, ok in zip(tuples, known, strict=True)],
+        index=train.index,
+        dtype=object,
+    )
 
 
 def baseline_by_group(
