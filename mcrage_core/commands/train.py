@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mcrage_core.commands._options import add_device, add_threads
+from mcrage_core.commands._options import add_device, add_dp, add_threads, dp_overrides
 from mcrage_core.commands._progress import TerminalProgress
 from mcrage_core.jobs import DEFAULTS
 
@@ -49,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume", action="store_true", help="continue from the checkpoint in --out"
     )
+    add_dp(parser)
     parser.add_argument("--sheet", help="Excel sheet to read")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
@@ -67,6 +68,21 @@ def _stopped(info: Mapping[str, Any]) -> str:
     return f" ({why})"
 
 
+def _privacy_line(info: Mapping[str, Any]) -> str | None:
+    """The differential-privacy summary of a private run (``None`` for a plain one)."""
+    dp = info.get("dp")
+    if not isinstance(dp, Mapping):
+        return None
+    line = (
+        f"Differential privacy: ε = {dp['epsilon_spent']:.3g} spent of "
+        f"{dp['epsilon_target']:g} (δ = {dp['delta']:.0e}) in {dp['steps']} DP-SGD steps "
+        f"(noise multiplier {dp['noise_multiplier']:.3g}, clipping bound "
+        f"{dp['max_grad_norm']:g}, sampling rate {dp['sample_rate']:.3g})."
+    )
+    caveat = info.get("dp_does_not_cover")
+    return f"{line}\n  {caveat}" if caveat else line
+
+
 def run(args: argparse.Namespace) -> int:
     from mcrage_core.diffusion import CDDPM, CDDPMConfig
     from mcrage_core.errors import ConfigError
@@ -79,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     changes: dict = {"seed": args.seed}
     if args.threads is not None:
         changes["cpu_threads"] = args.threads
+    changes.update(dp_overrides(args))
     config = config.with_overrides(**changes)
     if args.steps is not None:
         config = config.with_steps(args.steps)
@@ -119,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
         f"{info['steps']} steps in {fmt_duration(info['wall_s'])} on {info['device']}"
         f"{_stopped(info)}."
     )
+    privacy = _privacy_line(info)
+    if privacy:
+        print(privacy)
     print("Cells (" + " | ".join(model.cell_columns) + "):")
     for row in model.cells_.itertuples(index=False):
         *cell, n = row

@@ -49,11 +49,13 @@ def training_fingerprint(
     """Identity of a training run: a checkpoint resumes only a run with the same one.
 
     Covers the settings (except ``device`` and ``checkpoint_every``, which do not change
-    the result), the cell and feature columns and the training rows.
+    the result, and the privacy settings of a non-private run, which it does not use),
+    the cell and feature columns and the training rows.
     """
-    settings = {
-        k: v for k, v in config.to_dict().items() if k not in ("device", "checkpoint_every")
-    }
+    unused = {"device", "checkpoint_every"}
+    if config.dp_epsilon is None:
+        unused |= {f for f in config.to_dict() if f.startswith("dp_") or f == "max_grad_norm"}
+    settings = {k: v for k, v in config.to_dict().items() if k not in unused}
     identity = {
         "config": settings,
         "cells": list(cell_cols),

@@ -53,15 +53,35 @@ preset also stops early once its validation loss stops improving."""
 # Every preset is a time budget: training stops at ``time_budget_s`` of training, when
 # the held-out validation loss stops improving, or at ``train_steps`` (a ceiling),
 # whichever comes first. Sizes on the CPU (False) and on a CUDA GPU (True).
+# A private run (``dp_epsilon``) cannot follow the clock: its steps are planned before it
+# starts, so each preset also fixes ``dp_steps`` Poisson batches of ``dp_batch_size``
+# expected rows (DP-SGD's noise is divided by the batch size, so larger batches than the
+# non-private ones). Quick on the CPU: 500 steps of 1,024 rows, 76-78 s for fit() on a
+# shared 2-core CPU against 58 s without privacy, and up to about 120 s when the machine
+# is busier (benchmarks/bench_dp.py); the other plans are scaled from it, unmeasured.
 _PRESETS: dict[tuple[str, bool], dict[str, ConfigValue]] = {
-    ("quick", False): {"time_budget_s": 55.0, "train_steps": 4000, "cpu_threads": 1},
-    ("standard", False): {"time_budget_s": 290.0, "train_steps": 20000, "cpu_threads": 1},
+    ("quick", False): {
+        "time_budget_s": 55.0,
+        "train_steps": 4000,
+        "cpu_threads": 1,
+        "dp_steps": 500,
+        "dp_batch_size": 1024,
+    },
+    ("standard", False): {
+        "time_budget_s": 290.0,
+        "train_steps": 20000,
+        "cpu_threads": 1,
+        "dp_steps": 2500,
+        "dp_batch_size": 1024,
+    },
     ("thorough", False): {
         "hidden": 384,
         "depth": 4,
         "time_budget_s": 890.0,
         "train_steps": 60000,
         "ema_decay": 0.999,
+        "dp_steps": 3500,
+        "dp_batch_size": 1024,
     },
     ("quick", True): {
         "hidden": 512,
@@ -70,6 +90,8 @@ _PRESETS: dict[tuple[str, bool], dict[str, ConfigValue]] = {
         "train_steps": 20000,
         "batch_size": 4096,
         "lr": 2e-3,
+        "dp_steps": 1500,
+        "dp_batch_size": 2048,
     },
     ("standard", True): {
         "hidden": 1024,
@@ -79,6 +101,8 @@ _PRESETS: dict[tuple[str, bool], dict[str, ConfigValue]] = {
         "batch_size": 4096,
         "lr": 1e-3,
         "ema_decay": 0.999,
+        "dp_steps": 4000,
+        "dp_batch_size": 2048,
     },
     ("thorough", True): {
         "hidden": 1024,
@@ -88,14 +112,18 @@ _PRESETS: dict[tuple[str, bool], dict[str, ConfigValue]] = {
         "batch_size": 8192,
         "lr": 1e-3,
         "ema_decay": 0.9995,
+        "dp_steps": 8000,
+        "dp_batch_size": 2048,
     },
 }
-# The "tiny" preset (tests): a fixed number of steps, no time budget and no validation
-# rows, so that a run takes seconds and is deterministic.
+# The "tiny" preset (tests): a fixed number of steps (private runs too), no time budget
+# and no validation rows, so that a run takes seconds and is deterministic.
 _TINY: dict[str, ConfigValue] = {
     "hidden": 32,
     "depth": 1,
     "train_steps": 40,
+    "dp_steps": None,
+    "dp_batch_size": None,
     "time_budget_s": None,
     "validation_fraction": 0.0,
     "batch_size": 128,
@@ -126,6 +154,10 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 
 def _is_whole(value: object, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
 def _choice_text(options: tuple[str, ...]) -> str:
@@ -159,6 +191,15 @@ class CDDPMConfig:
     (text columns above either are left out as identifiers or free text; the defaults
     are the tables package's rule, :data:`~mcrage_core.tables.MAX_CATEGORIES` and
     :data:`~mcrage_core.tables.MAX_UNIQUE_FRACTION`).
+    Differential privacy (DP-SGD through Opacus, :mod:`~mcrage_core.diffusion.private`):
+    ``dp_epsilon`` (``None``: ordinary, non-private training), ``dp_delta`` (``None``:
+    ``min(1e-5, 1 / (10 n))`` for ``n`` training rows, see
+    :func:`~mcrage_core.diffusion.private.default_delta`), ``max_grad_norm`` (the
+    per-row gradient clipping bound C), ``dp_steps`` and ``dp_batch_size`` (the fixed
+    plan of a private run: its number of steps and expected Poisson batch size; ``None``
+    means ``train_steps`` and ``batch_size``), ``dp_secure_mode`` (noise drawn with
+    Opacus' floating-point-attack-resistant method and randomness seeded from the
+    operating system rather than ``seed``).
     """
 
     hidden: int = 256
@@ -191,11 +232,18 @@ class CDDPMConfig:
     discrete_max_levels: int = 15
     max_categories: int = MAX_CATEGORIES
     max_unique_fraction: float = MAX_UNIQUE_FRACTION
+    dp_epsilon: float | None = None
+    dp_delta: float | None = None
+    max_grad_norm: float = 1.0
+    dp_steps: int | None = None
+    dp_batch_size: int | None = None
+    dp_secure_mode: bool = False
 
     def __post_init__(self) -> None:
         self._check_counts()
         self._check_numbers()
         self._check_choices()
+        self._check_privacy()
 
     def _bad(self, name: str, rule: str) -> ConfigError:
         return ConfigError(f"CDDPM setting {name}={getattr(self, name)!r} is invalid: {rule}.")
@@ -243,6 +291,20 @@ class CDDPMConfig:
         ):
             raise self._bad("clip_sample", "it must be a positive number or None")
 
+    def _check_privacy(self) -> None:
+        eps, delta, clip = self.dp_epsilon, self.dp_delta, self.max_grad_norm
+        if eps is not None and not (_is_number(eps) and 0 < eps < math.inf):
+            raise self._bad("dp_epsilon", "the privacy budget ε must be a positive number, or None")
+        if delta is not None and not (_is_number(delta) and 0 < delta < 1):
+            raise self._bad("dp_delta", "δ must be between 0 and 1 (both excluded), or None")
+        if not (_is_number(clip) and 0 < clip < math.inf):
+            raise self._bad("max_grad_norm", "the clipping bound C must be a positive number")
+        for name in ("dp_steps", "dp_batch_size"):
+            if getattr(self, name) is not None and not _is_whole(getattr(self, name), 1):
+                raise self._bad(name, "it must be a whole number of at least 1, or None")
+        if not isinstance(self.dp_secure_mode, bool):
+            raise self._bad("dp_secure_mode", "it must be True or False")
+
     def _check_choices(self) -> None:
         for name, options in _CHOICES.items():
             if getattr(self, name) not in options:
@@ -275,8 +337,9 @@ class CDDPMConfig:
 
     def with_steps(self, steps: int) -> CDDPMConfig:
         """A copy that trains exactly ``steps`` steps: the step count replaces the time
-        budget (and the run is deterministic on the CPU), early stopping aside."""
-        return self.with_overrides(train_steps=steps, time_budget_s=None)
+        budget (and the run is deterministic on the CPU), early stopping aside. A
+        private run (``dp_epsilon``) then plans exactly ``steps`` steps too."""
+        return self.with_overrides(train_steps=steps, time_budget_s=None, dp_steps=None)
 
     def with_overrides(self, **changes: object) -> CDDPMConfig:
         """A copy with some settings changed (validated)."""

@@ -66,7 +66,8 @@ class Denoiser(nn.Module):
     timesteps
         Length of the chain, when known: a training batch larger than it then runs the
         time MLP once per timestep of the chain rather than once per row (same result,
-        less work).
+        less work). Setting :attr:`share_time_mlp` to false turns such sharing off
+        (per-row gradients, for differentially private training, need one run per row).
     """
 
     def __init__(
@@ -82,6 +83,7 @@ class Denoiser(nn.Module):
         super().__init__()
         self.dim = int(dim)
         self.timesteps = timesteps
+        self.share_time_mlp = True
         self.cond_cardinalities = [int(c) for c in cond_cardinalities]
         self.hidden = int(hidden)
         self.depth = int(depth)
@@ -110,6 +112,8 @@ class Denoiser(nn.Module):
         a residual block per row: computing it once saves a fifth of the work. A
         training batch of more rows than the chain has timesteps runs it on the chain.
         """
+        if not self.share_time_mlp:
+            return self.time_mlp(timestep_embedding(t, self.hidden))
         if self.timesteps is not None and t.numel() > self.timesteps:
             every = torch.arange(self.timesteps, device=t.device)
             return self.time_mlp(timestep_embedding(every, self.hidden))[t]

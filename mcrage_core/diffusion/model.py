@@ -35,6 +35,7 @@ from mcrage_core.diffusion.generation import (
     real_row_hashes,
 )
 from mcrage_core.diffusion.persistence import load_model, save_model
+from mcrage_core.diffusion.private import DP_COVERS, DP_DOES_NOT_COVER, DPInfo
 from mcrage_core.diffusion.sampler import SamplingMethod
 from mcrage_core.diffusion.schedule import NoiseSchedule
 from mcrage_core.diffusion.trainer import STOP_REASONS, Trainer, TrainerSettings, TrainLogEntry
@@ -58,6 +59,9 @@ class TrainInfo(TypedDict):
     stopped_because: NotRequired[str]
     time_budget_s: NotRequired[float | None]
     validation_rows: NotRequired[int]
+    dp: NotRequired[DPInfo]
+    dp_covers: NotRequired[str]
+    dp_does_not_cover: NotRequired[str]
 
 
 class CDDPM:
@@ -177,9 +181,13 @@ class CDDPM:
             "parameters": sum(p.numel() for p in trainer.model.parameters()),
             "stop_reason": trainer.stop_reason,
             "stopped_because": STOP_REASONS.get(trainer.stop_reason, ""),
-            "time_budget_s": self.config.time_budget_s,
+            "time_budget_s": trainer.settings.time_budget_s,
             "validation_rows": len(trainer.validation) if trainer.validation is not None else 0,
         }
+        if trainer.private is not None:
+            self.train_info_["dp"] = trainer.private.info()
+            self.train_info_["dp_covers"] = DP_COVERS
+            self.train_info_["dp_does_not_cover"] = DP_DOES_NOT_COVER
         if run_dir is not None:
             self.save(run_dir)
         return self

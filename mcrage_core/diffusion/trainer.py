@@ -13,6 +13,7 @@ dominating the gradient. Training stops at whichever comes first: ``steps``, the
 wall-time budget ``time_budget_s`` (the cosine decay then follows the clock, so the
 learning rate has come down when the time is up), or a held-out validation loss that
 has stopped improving (:mod:`.validation`). :attr:`Trainer.stop_reason` says which.
+With ``dp_epsilon`` set the steps are DP-SGD's instead (:mod:`.private`).
 
 All randomness comes from :class:`torch.Generator` objects seeded from ``seed`` (no
 global seeding), so training without a time budget on the CPU is deterministic, also
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from pathlib import Path
 
 import torch
@@ -33,9 +33,11 @@ from torch import nn
 
 from mcrage_core.diffusion.checkpoint import CHECKPOINT_DIR, load_checkpoint, save_checkpoint
 from mcrage_core.diffusion.denoiser import Denoiser
+from mcrage_core.diffusion.private import PrivateTraining, make_private
 from mcrage_core.diffusion.schedule import NoiseSchedule
 from mcrage_core.diffusion.train_settings import (
     STOP_REASONS,
+    TrainClock,
     TrainerSettings,
     TrainLogEntry,
 )
@@ -100,6 +102,7 @@ class Trainer:
         self.early: EarlyStopping | None = None
         self.log: list[TrainLogEntry] = []
         self.notes: list[str] = []
+        self.private: PrivateTraining | None = None
 
     # ------------------------------------------------------------------ helpers
     def _amp_dtype(self) -> torch.dtype | None:
@@ -121,7 +124,7 @@ class Trainer:
         progress = min(1.0, progress)
         return s.lr * warm * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
-    def _progress(self, clock: _Clock) -> float:
+    def _progress(self, clock: TrainClock) -> float:
         """Share of the run done: by steps, or by the clock when that is further along."""
         s = self.settings
         done = self.step / max(1, s.steps)
@@ -159,8 +162,9 @@ class Trainer:
         if resume and checkpoint_dir is not None:
             load_checkpoint(self, checkpoint_dir, fingerprint)
         x, cond = self._hold_out(x, cond)
+        self.private = make_private(self, x.shape[0])
         null = torch.tensor(self.model.cond_cardinalities, dtype=torch.long, device=self.device)
-        clock = _Clock(self.step, self.device, self.elapsed_s)
+        clock = TrainClock(self.step, self.device, self.elapsed_s)
         # log every 1 % of the run and check the validation loss every 2.5 %
         log_mark = check_mark = self._progress(clock)
         self.model.train()
@@ -187,6 +191,9 @@ class Trainer:
                 f"The {self.device.type.upper()} ran out of memory during training. Use a "
                 "smaller preset ('quick'), a smaller batch size, or train on the CPU."
             ) from exc
+        finally:
+            if self.private is not None:
+                self.private.close()
         self._finish(clock, progress)
         if checkpoint_dir is not None:
             save_checkpoint(self, checkpoint_dir, fingerprint)
@@ -235,7 +242,7 @@ class Trainer:
         stop = self.early.check(self.ema, self.step)
         return stop and progress_done >= _MIN_PROGRESS_TO_STOP
 
-    def _finish(self, clock: _Clock, progress: ProgressCallback | None) -> None:
+    def _finish(self, clock: TrainClock, progress: ProgressCallback | None) -> None:
         """Record why training ended, keep the best weights, and report the last steps."""
         self.elapsed_s = clock.elapsed()
         s = self.settings
@@ -269,7 +276,7 @@ class Trainer:
         return every > 0 and self.step % every == 0 and self.step < self.settings.steps
 
     def _report(
-        self, clock: _Clock, progress: ProgressCallback | None, *, final: bool = False
+        self, clock: TrainClock, progress: ProgressCallback | None, *, final: bool = False
     ) -> None:
         """Log the mean loss since the last report and tell ``progress``."""
         s = self.settings
@@ -340,6 +347,10 @@ class Trainer:
         self, x: torch.Tensor, cond: torch.Tensor, null: torch.Tensor, progress_done: float
     ) -> torch.Tensor:
         s = self.settings
+        if self.private is not None:
+            loss = self.private.step(x, cond, null, self._lr_at(self.step, progress_done))
+            self._update_ema()
+            return loss
         x0, t, noise, c = self._draw_batch(x, cond, null)
         xt = self.schedule.add_noise(x0, noise, t)
         for group in self.optimizer.param_groups:
@@ -364,33 +375,3 @@ class Trainer:
             self.optimizer.step()
         self._update_ema()
         return loss
-
-
-class _Clock:
-    """Running loss sum (kept on the device: no sync every step) and wall time."""
-
-    def __init__(self, start_step: int, device: torch.device, elapsed_before: float) -> None:
-        self.start_step = start_step
-        self.before = elapsed_before
-        self.t0 = time.perf_counter()
-        self.loss_sum = torch.zeros((), device=device)
-        self.count = 0
-
-    def add(self, loss: torch.Tensor) -> None:
-        self.loss_sum += loss.detach()
-        self.count += 1
-
-    def take_mean(self) -> float:
-        """Mean loss since the last call (then start a new sum)."""
-        mean = float(self.loss_sum.item()) / max(self.count, 1)
-        self.loss_sum.zero_()
-        self.count = 0
-        return mean
-
-    def elapsed(self) -> float:
-        """Training time so far, earlier sessions of a resumed run included."""
-        return self.before + self.elapsed_here()
-
-    def elapsed_here(self) -> float:
-        """Training time of this session."""
-        return time.perf_counter() - self.t0
