@@ -11,8 +11,8 @@ from dashboard.components.tables import show_table
 from dashboard.messages import md_escape
 from dashboard.run_files import run_file
 from mcrage_core.presentation.privacy import (
-    DP_SCOPE,
     PRIVACY_INTRO,
+    dp_scope,
     privacy_assessment,
     privacy_headline,
     privacy_table,
@@ -47,6 +47,11 @@ def _thresholds() -> dict[str, tuple[float, float]]:
 
 
 def show_privacy(results: AuditResults, record: RunRecord) -> None:
+    with st.container(key="privacy_panel"):
+        _panel(results, record)
+
+
+def _panel(results: AuditResults, record: RunRecord) -> None:
     st.caption(PRIVACY_INTRO)
     assessment = privacy_assessment(results.fidelity, _thresholds())
     if assessment is None:
@@ -63,7 +68,7 @@ def show_privacy(results: AuditResults, record: RunRecord) -> None:
     if assessment.dp:
         eps = assessment.dp.get("epsilon_spent")
         st.metric("Differential privacy: ε spent", f"{eps:.2g}" if eps is not None else "-")
-        st.caption(DP_SCOPE)
+        st.caption(dp_scope(assessment.dp))
     show_table(privacy_table(assessment), key="privacy_table")
     path = run_file(record, "privacy")
     if path is not None:

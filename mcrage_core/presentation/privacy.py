@@ -13,6 +13,7 @@ from mcrage_core.privacy import DEFAULT_THRESHOLDS, PrivacyAssessment
 
 __all__ = [
     "DP_SCOPE",
+    "dp_scope",
     "LIGHT_LABELS",
     "PRIVACY_INTRO",
     "privacy_assessment",
@@ -35,11 +36,19 @@ PRIVACY_INTRO = (
 
 DP_SCOPE = (
     "What ε covers: the network's weights (DP-SGD with per-patient gradient clipping and "
-    "noise, Opacus' accountant). What it does not cover: the number of real rows in each "
-    "group × outcome cell (used to decide what to generate and to condition on), the "
-    "encoder's fitted column ranges and category lists, and the choice of the validation "
-    "rows. Those are released as they are; treat them as you would aggregate counts."
+    "noise, Opacus' accountant). What it does not cover: the encoder's fitted column "
+    "values (up to 1,000 real values per numeric column, minimum and maximum included) and "
+    "category lists, through which every synthetic row is decoded; the number of real rows "
+    "in each group × outcome cell; the number of rows. The measured risks below remain the "
+    "evidence for the synthetic file itself."
 )
+
+
+def dp_scope(dp: Mapping[str, Any] | None) -> str:
+    """What the run's ε covers and does not, in the model's own words when it has them."""
+    if dp and dp.get("covers") and dp.get("does_not_cover"):
+        return f"{dp['covers']} {dp['does_not_cover']}"
+    return DP_SCOPE
 
 
 def privacy_assessment(

@@ -129,9 +129,10 @@ class PrivacyAssessment:
         eps = float(self.dp["epsilon_spent"])
         light = _light(eps, self.thresholds["epsilon"])
         delta = self.dp.get("delta")
+        delta_text = f"{float(delta):.0e}" if delta is not None else "not recorded"
         return Reading(
             "differential privacy", "model", eps, None, None, None, light,
-            f"Trained with differential privacy: ε = {eps:.2g} (δ = {delta:.0e}). Smaller ε "
+            f"Trained with differential privacy: ε = {eps:.2g} (δ = {delta_text}). Smaller ε "
             "means any one patient changes the generator less; ε ≤ 1 is strong, ε ≤ 10 is "
             "common in practice. It covers the network's weights only (see the report).",
         )  # fmt: skip

@@ -12,6 +12,7 @@ Screenshots go to tests/_artifacts/.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -96,8 +97,30 @@ def test_coded_trial_table_labels_merging_and_synthetic_codes(
     page.screenshot(path=str(ARTIFACTS / "e2e_coded_4_results.png"), full_page=True)
     assert page.get_by_text("Traceback").count() == 0
 
-    # Report: synthetic.csv in the input's own columns and codes
+    # Compare: the privacy panel with its lights, group sizes and readings
+    ui.go("4 · Compare", "compare")
+    expect(page.get_by_text("Privacy risks", exact=True)).to_be_visible()
+    panel = page.locator(".st-key-privacy_panel")
+    headline = re.compile(r"High privacy risk found|No high risk, but check|privacy risk is low")
+    expect(panel.get_by_text(headline).first).to_be_visible()
+    expect(panel.get_by_test_id("stDataFrame")).to_be_visible()
+    panel.scroll_into_view_if_needed()
+    panel.screenshot(path=str(ARTIFACTS / "e2e_coded_5_privacy.png"))
+    assert page.get_by_text("Traceback").count() == 0
+
+    # Report: the privacy sidecar says what results.json says
     ui.go("6 · Report", "report")
+    with page.expect_download() as info:
+        page.locator(".st-key-download_privacy").get_by_role("button").click()
+    privacy_path = tmp_path / "synthetic.privacy.json"
+    info.value.save_as(privacy_path)
+    sidecar = json.loads(privacy_path.read_text(encoding="utf-8"))
+    (saved,) = (tmp_path / "home").rglob("results.json")
+    results = json.loads(saved.read_text(encoding="utf-8"))
+    assert sidecar["readings"] == results["fidelity"]["privacy"]["readings"]
+    assert sidecar["worst"] in ("green", "amber", "red")
+
+    # Report: synthetic.csv in the input's own columns and codes
     expect(page.get_by_text("Synthetic rows (CSV)", exact=True)).to_be_visible()
     expect(page.locator(".st-key-download_columns")).to_be_visible()
     with page.expect_download() as info:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mcrage_core.presentation.privacy import (
-    DP_SCOPE,
     PRIVACY_INTRO,
+    dp_scope,
     privacy_assessment,
     privacy_headline,
     privacy_table,
@@ -33,7 +33,7 @@ def privacy_section(results: AuditResults) -> str:
         )
     out.append(f'<p class="summary" id="privacy-headline">{esc(privacy_headline(assessment))}</p>')
     if assessment.dp:
-        out.append(f"<p>{esc(DP_SCOPE)}</p>")
+        out.append(f"<p>{esc(dp_scope(assessment.dp))}</p>")
     bounds = assessment.thresholds
     out.append(
         muted(

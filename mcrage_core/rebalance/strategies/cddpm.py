@@ -190,6 +190,14 @@ def _fidelity(
     return out
 
 
+def _dp_record(info: dict[str, Any]) -> dict[str, Any] | None:
+    """The model's DP record with what its ε covers and does not cover, in words."""
+    dp = info.get("dp")
+    if not isinstance(dp, dict):
+        return None
+    return {**dp, "covers": info.get("dp_covers"), "does_not_cover": info.get("dp_does_not_cover")}
+
+
 def _privacy(
     aug: Augmentation,
     inputs: ReportInputs,
@@ -203,15 +211,18 @@ def _privacy(
     info = getattr(model, "train_info_", None) or {}
     sampled = getattr(model, "last_sample_info_", None) or {}
     groups = [c for c in context.rebalance if c in cols]
+    # the attacker knows race, sex and age (band) where the table has them
+    sensitive = [str(c) for c in dict(inputs.schema.sensitive or {}).values()]
+    quasi = list(dict.fromkeys(c for c in [*groups, *sensitive] if c in cols))
     try:
         assessment = assess_privacy(
             inputs.train[cols],
             inputs.test[cols],
             aug.synthetic[cols],
             by=groups,
-            quasi_identifiers=groups,
+            quasi_identifiers=quasi,
             sensitive=context.target,
-            dp=info.get("dp"),
+            dp=_dp_record(info),
             exact_copies_removed=int(sampled.get("exact_copies_removed") or 0),
             seed=context.seed,
         )
