@@ -21,6 +21,7 @@ import pandas as pd
 from mcrage_core.errors import ConfigError, DataError
 from mcrage_core.fidelity.columns import MISSING, ColumnKinds, as_float, as_labels
 from mcrage_core.tables.order import sort_groups
+from mcrage_core.util.jsonable import to_jsonable
 
 __all__ = [
     "ALL",
@@ -29,6 +30,7 @@ __all__ = [
     "MIN_ROWS",
     "MISSING_GROUP",
     "TOO_FEW",
+    "RiskTable",
     "at_least",
     "bootstrap_interval",
     "by_list",
@@ -208,3 +210,32 @@ def at_least(frame: pd.DataFrame, min_level: str) -> pd.DataFrame:
         raise ConfigError(f"min_level must be one of {list(LEVELS)}; got {min_level!r}.")
     keep = LEVELS[LEVELS.index(min_level) :]
     return frame.loc[frame["risk"].isin(keep)].reset_index(drop=True)
+
+
+class RiskTable:
+    """Shared reading of a result with a ``table`` (one row overall, one per group),
+    ``thresholds`` and ``summary()``: :meth:`to_frame`, :meth:`at_risk`, :meth:`to_dict`."""
+
+    table: pd.DataFrame
+    thresholds: tuple[float, float]
+
+    def summary(self) -> dict[str, Any]:  # pragma: no cover - defined by each result
+        raise NotImplementedError
+
+    def to_frame(self) -> pd.DataFrame:
+        """A copy of the table."""
+        return self.table.copy()
+
+    def at_risk(self, min_level: str = "moderate") -> pd.DataFrame:
+        """Rows (overall or per group) whose risk is ``min_level`` or worse."""
+        return at_least(self.table, min_level)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Summary, thresholds and every row as plain JSON types (NaN becomes ``None``)."""
+        return to_jsonable(
+            {
+                "summary": self.summary(),
+                "thresholds": {"low": self.thresholds[0], "moderate": self.thresholds[1]},
+                "rows": self.table,
+            }
+        )

@@ -46,7 +46,7 @@ from mcrage_core.privacy._common import (
     ALL,
     MIN_GROUP_ROWS,
     TOO_FEW,
-    at_least,
+    RiskTable,
     bootstrap_interval,
     by_list,
     check_tables,
@@ -56,7 +56,6 @@ from mcrage_core.privacy._common import (
     group_order,
     risk_level,
 )
-from mcrage_core.util.jsonable import to_jsonable
 
 __all__ = ["DISCLOSURE_THRESHOLDS", "DisclosureResult", "disclosure_risk"]
 
@@ -83,7 +82,7 @@ _COLUMNS = [
 
 
 @dataclass(frozen=True)
-class DisclosureResult:
+class DisclosureResult(RiskTable):
     """Result of :func:`disclosure_risk`.
 
     Attributes
@@ -103,14 +102,6 @@ class DisclosureResult:
     thresholds: tuple[float, float] = DISCLOSURE_THRESHOLDS
     settings: dict[str, Any] = field(default_factory=dict)
 
-    def to_frame(self) -> pd.DataFrame:
-        """A copy of :attr:`table`."""
-        return self.table.copy()
-
-    def at_risk(self, min_level: str = "moderate") -> pd.DataFrame:
-        """Rows (overall or per group) whose risk is ``min_level`` or worse."""
-        return at_least(self.table, min_level)
-
     def summary(self) -> dict[str, Any]:
         """The settings, the overall row's numbers and the groups at moderate or high risk."""
         overall = self.table.loc[self.table["column"] == ALL].iloc[0]
@@ -122,16 +113,6 @@ class DisclosureResult:
             orient="records"
         )
         return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """Summary, thresholds and every row as plain JSON types (NaN becomes ``None``)."""
-        return to_jsonable(
-            {
-                "summary": self.summary(),
-                "thresholds": {"low": self.thresholds[0], "moderate": self.thresholds[1]},
-                "rows": self.table,
-            }
-        )
 
 
 def disclosure_risk(

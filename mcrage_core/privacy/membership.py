@@ -47,7 +47,7 @@ from mcrage_core.privacy._common import (
     ALL,
     MIN_GROUP_ROWS,
     TOO_FEW,
-    at_least,
+    RiskTable,
     bootstrap_interval,
     by_list,
     check_tables,
@@ -57,7 +57,6 @@ from mcrage_core.privacy._common import (
     group_order,
     risk_level,
 )
-from mcrage_core.util.jsonable import to_jsonable
 
 __all__ = ["ATTACKS", "MEMBERSHIP_THRESHOLDS", "MembershipResult", "membership_risk"]
 
@@ -83,7 +82,7 @@ _CHUNK = 1024
 
 
 @dataclass(frozen=True)
-class MembershipResult:
+class MembershipResult(RiskTable):
     """Result of :func:`membership_risk`.
 
     Attributes
@@ -107,14 +106,6 @@ class MembershipResult:
     thresholds: tuple[float, float] = MEMBERSHIP_THRESHOLDS
     settings: dict[str, Any] = field(default_factory=dict)
 
-    def to_frame(self) -> pd.DataFrame:
-        """A copy of :attr:`table`."""
-        return self.table.copy()
-
-    def at_risk(self, min_level: str = "moderate") -> pd.DataFrame:
-        """Rows (overall or per group) whose risk is ``min_level`` or worse."""
-        return at_least(self.table, min_level)
-
     def summary(self) -> dict[str, Any]:
         """Overall numbers: per attack its AUC, interval and risk; the worst risk; and the
         groups read as moderate or high risk."""
@@ -135,16 +126,6 @@ class MembershipResult:
             orient="records"
         )
         return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """Summary, thresholds and every row as plain JSON types (NaN becomes ``None``)."""
-        return to_jsonable(
-            {
-                "summary": self.summary(),
-                "thresholds": {"low": self.thresholds[0], "moderate": self.thresholds[1]},
-                "rows": self.table,
-            }
-        )
 
 
 def membership_risk(
