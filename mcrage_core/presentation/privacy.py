@@ -86,7 +86,7 @@ def privacy_table(assessment: PrivacyAssessment) -> pd.DataFrame:
             if r.ci_low is not None and r.ci_high is not None
             else ""
         )
-        value = "" if r.value is None else f"{r.value:.3g}"
+        value = _value(r.measure, r.value)
         rows.append(
             {
                 "Risk": LIGHT_LABELS.get(r.light, r.light),
@@ -99,6 +99,18 @@ def privacy_table(assessment: PrivacyAssessment) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _value(measure: str, value: float | None) -> str:
+    if value is None:
+        return ""
+    if measure.startswith("exact copies"):
+        return f"{int(value):,}"
+    if measure == "attribute disclosure":
+        return f"{value:+.3f}"
+    if measure == "differential privacy":
+        return f"ε = {value:.2f}"
+    return f"{value:.3f}"
 
 
 def privacy_headline(assessment: PrivacyAssessment) -> str:
