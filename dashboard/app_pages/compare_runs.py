@@ -51,4 +51,5 @@ st.download_button(
     mime="text/html",
     key="download_comparison",
     icon=":material/download:",
+    on_click="ignore",  # no rerun: the file is read by the click itself
 )

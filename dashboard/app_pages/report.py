@@ -50,6 +50,7 @@ for i, (name, label, mime, ext) in enumerate(DOWNLOADS):
             mime=mime,
             key=f"download_{name}",
             icon=":material/download:",
+            on_click="ignore",  # no rerun: the file is read by the click itself
         )
 
 with st.expander("Settings of this run"):

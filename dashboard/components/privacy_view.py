@@ -11,6 +11,7 @@ from dashboard.components.tables import show_table
 from dashboard.messages import md_escape
 from dashboard.run_files import run_file
 from mcrage_core.presentation.privacy import (
+    LIGHT_LABELS,
     PRIVACY_INTRO,
     dp_scope,
     privacy_assessment,
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
     from mcrage_core.jobs import RunRecord
 
 __all__ = ["show_privacy"]
+
+_CELL = {
+    LIGHT_LABELS["green"]: "background-color: #d9f2e3",
+    LIGHT_LABELS["amber"]: "background-color: #fde8c8",
+    LIGHT_LABELS["red"]: "background-color: #f8d0d0",
+}
 
 _ICONS = {
     "red": ":material/gpp_bad:",
@@ -69,7 +76,13 @@ def _panel(results: AuditResults, record: RunRecord) -> None:
         eps = assessment.dp.get("epsilon_spent")
         st.metric("Differential privacy: ε spent", f"{eps:.2g}" if eps is not None else "-")
         st.caption(dp_scope(assessment.dp))
-    show_table(privacy_table(assessment), key="privacy_table")
+    table = privacy_table(assessment)
+    styled = table.style.map(lambda v: _CELL.get(str(v), ""), subset=["Risk"])
+    show_table(
+        styled,  # type: ignore[arg-type]
+        key="privacy_table",
+        column_config={"Reading": st.column_config.TextColumn(width="large")},
+    )
     path = run_file(record, "privacy")
     if path is not None:
         st.download_button(
@@ -79,4 +92,5 @@ def _panel(results: AuditResults, record: RunRecord) -> None:
             mime="application/json",
             key="download_privacy",
             icon=":material/download:",
+            on_click="ignore",  # no rerun: the file is read by the click itself
         )

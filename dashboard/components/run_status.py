@@ -147,6 +147,7 @@ def _worker_log(record: RunRecord, *, mine: bool) -> None:
             mime="text/plain",
             key="download_log",
             icon=":material/download:",
+            on_click="ignore",  # no rerun: the file is read by the click itself
         )
 
 

@@ -68,4 +68,5 @@ def show_verdicts(results: AuditResults) -> None:
         mime="text/csv",
         key="download_verdicts",
         icon=":material/download:",
+        on_click="ignore",  # no rerun: the file is read by the click itself
     )

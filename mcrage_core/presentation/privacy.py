@@ -21,7 +21,8 @@ __all__ = [
     "privacy_table",
 ]
 
-LIGHT_LABELS = {"green": "🟢 low", "amber": "🟠 check", "red": "🔴 high", "grey": "⚪ n/a"}
+LIGHT_LABELS = {"green": "low", "amber": "check", "red": "high", "grey": "not measured"}
+"""The traffic light in words (the dashboard colours the cell; no emoji font needed)."""
 
 PRIVACY_INTRO = (
     "How much the synthetic rows reveal about the real patients the generator learnt from. "

@@ -119,6 +119,7 @@ def test_coded_trial_table_labels_merging_and_synthetic_codes(
     results = json.loads(saved.read_text(encoding="utf-8"))
     assert sidecar["readings"] == results["fidelity"]["privacy"]["readings"]
     assert sidecar["worst"] in ("green", "amber", "red")
+    ui.idle()
 
     # Report: synthetic.csv in the input's own columns and codes
     expect(page.get_by_text("Synthetic rows (CSV)", exact=True)).to_be_visible()
