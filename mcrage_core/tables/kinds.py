@@ -123,10 +123,14 @@ def coerce_numeric(series: pd.Series) -> tuple[pd.Series | None, int, list[str]]
     return out, n_total - n_ok, examples
 
 
-def column_kind(col: str, s: pd.Series) -> KindGuess:
-    """Kind of a column and, for identifiers/PHI, the reason it is excluded."""
+def column_kind(col: str, s: pd.Series, *, n_unique: int | None = None) -> KindGuess:
+    """Kind of a column and, for identifiers/PHI, the reason it is excluded.
+
+    ``n_unique`` is the number of distinct non-missing values of ``s`` when the caller has
+    it already (counted here otherwise)."""
     words = set(tokens(str(col)))
-    n_unique = int(s.dropna().nunique())
+    if n_unique is None:
+        n_unique = int(s.nunique(dropna=True))
     if words & NAME_TOKENS and is_text(s):
         return "identifier", "looks like a person's name (direct identifier)"
     if words & CONTACT_TOKENS and n_unique > 10:
@@ -134,18 +138,18 @@ def column_kind(col: str, s: pd.Series) -> KindGuess:
     if pd.api.types.is_datetime64_any_dtype(s):
         return "datetime", _DATES
     if is_text(s):
-        return _text_kind(col, s)
+        return _text_kind(col, s, n_unique)
     if pd.api.types.is_bool_dtype(s):
         return "binary", None
     if pd.api.types.is_numeric_dtype(s):
-        return _numeric_kind(col, s)
+        return _numeric_kind(col, s, n_unique)
     return "categorical", None
 
 
-def _text_kind(col: str, s: pd.Series) -> KindGuess:
+def _text_kind(col: str, s: pd.Series, n_unique: int) -> KindGuess:
     present = s.dropna()
-    n, n_unique = len(present), int(present.nunique())
-    sample = present.astype(str).head(500)
+    n = len(present)
+    sample = present.head(500).astype(str)
     if len(sample):
         if sample.str.fullmatch(_SSN_RE).mean() > 0.8:
             return "identifier", "values look like social security numbers (direct identifier)"
@@ -179,9 +183,9 @@ def _text_kind(col: str, s: pd.Series) -> KindGuess:
     return "text", f"{n_unique} distinct text values: too many categories to model"
 
 
-def _numeric_kind(col: str, s: pd.Series) -> KindGuess:
+def _numeric_kind(col: str, s: pd.Series, n_unique: int) -> KindGuess:
     present = s.dropna()
-    n, n_unique = len(present), int(present.nunique())
+    n = len(present)
     if n_unique == 2:
         return "binary", None
     integral = bool(n) and bool(np.all(np.isclose(present.to_numpy(dtype=float) % 1, 0)))

@@ -163,7 +163,7 @@ def infer_schema(
     check_named(df, list(exclude), "excluded")
     check_named(df, list(include), "included")
     edges = validate_bands(age_bands)
-    out, kinds, reasons, coerced, warnings = _coerce_columns(df)
+    out, kinds, reasons, coerced, warnings, n_unique = _coerce_columns(df)
     sens = resolve_sensitive(out, kinds, sensitive)
     if target is None and detect_target:
         target = _detect_target(out, kinds, exclude=set(sens.values()) | set(reasons))
@@ -179,10 +179,10 @@ def infer_schema(
     identifiers = [
         c for c in reasons if c not in include and c != target and c not in sens.values()
     ]
-    excluded = _excluded(out, target, sens, {c: reasons[c] for c in identifiers}, exclude)
+    excluded = _excluded(out, target, sens, {c: reasons[c] for c in identifiers}, exclude, n_unique)
     warnings += _sensitive_warnings(out, sens)
     schema = Schema(
-        columns=_column_infos(out, kinds, target, sens, identifiers, excluded),
+        columns=_column_infos(out, kinds, target, sens, identifiers, excluded, n_unique),
         target=target,
         positive_class=pos,
         classes=classes,
@@ -201,14 +201,19 @@ _detect_target = detect_target  # the parameter of infer_schema hides the functi
 
 def _coerce_columns(
     df: pd.DataFrame,
-) -> tuple[pd.DataFrame, dict[str, ColumnKind], dict[str, str], dict[str, int], list[str]]:
+) -> tuple[
+    pd.DataFrame, dict[str, ColumnKind], dict[str, str], dict[str, int], list[str], dict[str, int]
+]:
     """A copy with text cleaned and numbers-as-text converted; each column's kind, the
-    reason for identifier-like ones, values made missing per column, and warnings."""
+    reason for identifier-like ones, values made missing per column, warnings, and each
+    column's number of distinct non-missing values (counted once: a long table pays for
+    every count)."""
     out = df.copy()
     warnings = list(table_warnings(df))
     coerced: dict[str, int] = {}
     kinds: dict[str, ColumnKind] = {}
     reasons: dict[str, str] = {}
+    n_unique: dict[str, int] = {}
     for col in out.columns:
         if is_text(out[col]):
             series = clean_text(out[col])
@@ -220,10 +225,11 @@ def _coerce_columns(
                     f"Column '{col}': {n_bad} value(s) that are not numbers "
                     f"(e.g. {', '.join(repr(e) for e in examples)}) were treated as missing."
                 )
-        kinds[col], reason = column_kind(col, out[col])
+        n_unique[col] = int(out[col].nunique(dropna=True))
+        kinds[col], reason = column_kind(col, out[col], n_unique=n_unique[col])
         if reason:
             reasons[col] = reason
-    return out, kinds, reasons, coerced, warnings
+    return out, kinds, reasons, coerced, warnings, n_unique
 
 
 def _excluded(
@@ -232,9 +238,10 @@ def _excluded(
     sens: Mapping[str, str],
     identifiers: Mapping[str, str],
     exclude: Sequence[str],
+    n_unique: Mapping[str, int],
 ) -> dict[str, str]:
     """Columns kept out of modelling, with the reason: identifiers, the user's choice,
-    empty and constant columns."""
+    empty and constant columns (``n_unique``: distinct non-missing values per column)."""
     excluded = dict(identifiers)
     for col in exclude:
         if col != target:
@@ -244,7 +251,7 @@ def _excluded(
             continue
         if df[col].isna().all():
             excluded[col] = "empty: every value is missing"
-        elif df[col].nunique(dropna=True) == 1:
+        elif n_unique[col] == 1:
             excluded[col] = "constant: the same value in every row"
     return excluded
 
@@ -270,6 +277,7 @@ def _column_infos(
     sens: Mapping[str, str],
     identifiers: Sequence[str],
     excluded: Mapping[str, str],
+    n_unique: Mapping[str, int],
 ) -> tuple[ColumnInfo, ...]:
     sensitive_of: dict[str, str] = {}
     for kind, col in sens.items():
@@ -294,7 +302,7 @@ def _column_infos(
                 name=str(col),
                 kind=kinds[col],
                 missing_fraction=float(s.isna().mean()),
-                n_unique=int(s.nunique(dropna=True)),
+                n_unique=n_unique[col],
                 role=role,
                 reason=excluded.get(col) or note,
             )
