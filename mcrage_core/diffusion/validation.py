@@ -19,12 +19,21 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-__all__ = ["MIN_CELL_ROWS", "MIN_VALIDATION_ROWS", "EarlyStopping", "ValidationSet"]
+__all__ = [
+    "MAX_VALIDATION_ROWS",
+    "MIN_CELL_ROWS",
+    "MIN_VALIDATION_ROWS",
+    "EarlyStopping",
+    "ValidationSet",
+]
 
 MIN_CELL_ROWS = 20
 """Cells with fewer rows keep all of them for training."""
 MIN_VALIDATION_ROWS = 50
 """Below this many held-out rows the loss is too noisy to stop on: no validation."""
+MAX_VALIDATION_ROWS = 8192
+"""At most this many rows are held out (the share shrinks on long tables), so a
+validation check costs the same on a million rows as on 160,000 (issue 15)."""
 MIN_IMPROVEMENT = 0.002
 """Relative drop of the validation loss that counts as an improvement."""
 
@@ -49,6 +58,7 @@ class ValidationSet:
     ) -> tuple[torch.Tensor, ValidationSet | None]:
         """Indices of the rows to train on, and the held-out set (``None``: too few rows)."""
         everything = torch.arange(x.shape[0])
+        fraction = min(fraction, MAX_VALIDATION_ROWS / max(1, x.shape[0]))
         if fraction <= 0:
             return everything, None
         _, cell_of_row, sizes = torch.unique(cond, dim=0, return_inverse=True, return_counts=True)

@@ -79,3 +79,25 @@ def test_trainer_settings_come_from_the_config() -> None:
             assert f.default is f.default_factory, f.name  # both MISSING
     with pytest.raises(TypeError):
         TrainerSettings()  # type: ignore[call-arg]
+
+
+def test_validation_rows_are_capped_on_long_tables() -> None:
+    """A long table holds out at most MAX_VALIDATION_ROWS rows, spread over its cells; a
+    short one keeps its share."""
+    import torch
+
+    from mcrage_core.diffusion.validation import MAX_VALIDATION_ROWS, ValidationSet
+
+    gen = torch.Generator().manual_seed(0)
+    n = 400_000
+    x = torch.zeros((n, 3))
+    cond = torch.randint(0, 4, (n, 1), generator=gen)
+    train_rows, val = ValidationSet.split(x, cond, fraction=0.05, timesteps=100, generator=gen)
+    assert val is not None and MAX_VALIDATION_ROWS - 8 <= len(val) <= MAX_VALIDATION_ROWS
+    assert len(train_rows) + len(val) == n
+    assert set(val.cond[:, 0].tolist()) == {0, 1, 2, 3}
+    short = 9_105
+    _, small = ValidationSet.split(
+        x[:short], cond[:short], fraction=0.05, timesteps=100, generator=gen
+    )
+    assert small is not None and len(small) >= int(short * 0.05) - 4
