@@ -10,7 +10,9 @@ $(STAMP): requirements.lock pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: MCRAGE needs Python 3.11 or newer; run make with PYTHON=python3.11 (or newer)")'
 	@$(PYTHON) -m venv $(VENV) || { echo "error: could not create a virtual environment; on Debian/Ubuntu install it with: sudo apt-get install python3-venv"; exit 1; }
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install -q -r requirements.lock
+	# the lock is complete except torch: --no-deps stops a dependency (opacus) from pulling
+	# PyPI's CUDA torch and its NVIDIA libraries before the right build is chosen
+	$(BIN)/python -m pip install -q --no-deps -r requirements.lock
 	$(BIN)/python mcrage_core/util/torch_build.py --install
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	$(BIN)/python -m pip check
@@ -46,8 +48,8 @@ VENV_MIN := .venv-min
 test-min:
 	$(PYTHON) -m venv $(VENV_MIN)
 	$(VENV_MIN)/bin/python -m pip install -q --upgrade pip setuptools wheel
-	$(VENV_MIN)/bin/python -m pip install -q -r requirements-min.txt
 	$(VENV_MIN)/bin/python mcrage_core/util/torch_build.py --install
+	$(VENV_MIN)/bin/python -m pip install -q -r requirements-min.txt
 	$(VENV_MIN)/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 	$(VENV_MIN)/bin/python -m pip check
 	$(VENV_MIN)/bin/python -m pytest -q -m "not slow and not e2e" -p no:cacheprovider
