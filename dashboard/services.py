@@ -175,7 +175,4 @@ def compute_report() -> ComputeReport:
 def device_label() -> str:
     """Where training would run, in words (GPU name and memory, Apple GPU or CPU cores)."""
     report = compute_report()
-    icon = ":material/memory:"
-    if report.uses_gpu:
-        return f"{icon} {report.reason}"
-    return f"{icon} {report.reason}" + (" :material/warning:" if report.advice else "")
+    return f":material/memory: {report.reason}" + (" :material/warning:" if report.advice else "")

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
+from mcrage_core.diffusion.private import DP_COVERS, DP_DOES_NOT_COVER
 from mcrage_core.privacy import DEFAULT_THRESHOLDS, PrivacyAssessment
 
 __all__ = [
@@ -35,21 +37,15 @@ PRIVACY_INTRO = (
     "cannot tell."
 )
 
-DP_SCOPE = (
-    "What ε covers: the network's weights (DP-SGD with per-patient gradient clipping and "
-    "noise, Opacus' accountant). What it does not cover: the encoder's fitted column "
-    "values (up to 1,000 real values per numeric column, minimum and maximum included) and "
-    "category lists, through which every synthetic row is decoded; the number of real rows "
-    "in each group × outcome cell; the number of rows. The measured risks below remain the "
-    "evidence for the synthetic file itself."
-)
+DP_SCOPE = f"{DP_COVERS} {DP_DOES_NOT_COVER}"
+"""What ε covers and does not (the diffusion package's own statements)."""
 
 
 def dp_scope(dp: Mapping[str, Any] | None) -> str:
     """What the run's ε covers and does not, in the model's own words when it has them."""
     if dp and dp.get("covers") and dp.get("does_not_cover"):
         return f"{dp['covers']} {dp['does_not_cover']}"
-    return DP_SCOPE
+    return DP_SCOPE  # a model saved before it stated its scope
 
 
 def privacy_assessment(
@@ -64,18 +60,7 @@ def privacy_assessment(
     found = PrivacyAssessment.from_dict(data)
     if not thresholds:
         return found
-    bounds = dict(found.thresholds or DEFAULT_THRESHOLDS)
-    bounds.update(thresholds)
-    return PrivacyAssessment(
-        dp=found.dp,
-        exact_copies=found.exact_copies,
-        n_synthetic=found.n_synthetic,
-        dcr_share=found.dcr_share,
-        membership=found.membership,
-        disclosure=found.disclosure,
-        thresholds=bounds,
-        settings=found.settings,
-    )
+    return replace(found, thresholds={**(found.thresholds or DEFAULT_THRESHOLDS), **thresholds})
 
 
 def privacy_table(assessment: PrivacyAssessment) -> pd.DataFrame:
