@@ -185,20 +185,33 @@ def _light(value: float, bounds: tuple[float, float], *, certain: bool = True) -
     return "red"
 
 
+def _scope(row: Any) -> tuple[bool, str]:
+    """Whether a result row is the overall one, and who it is about."""
+    overall = row.column == "(all)"
+    return overall, "all" if overall else f"{row.column} = {row.group}"
+
+
+def _shown_light(
+    value: float, bounds: tuple[float, float], certain: bool, overall: bool
+) -> str | None:
+    """The row's light; ``None`` for a green group (only findings are listed per group)."""
+    light = _light(value, bounds, certain=certain)
+    return None if light == "green" and not overall else light
+
+
 def _membership_readings(table: pd.DataFrame, bounds: tuple[float, float]) -> list[Reading]:
     out = []
     for row in table.itertuples(index=False):
         auc = _num(row.auc)
-        overall = row.column == "(all)"
-        scope = "all" if overall else f"{row.column} = {row.group}"
+        overall, scope = _scope(row)
         n = _count(row.n_members) + _count(row.n_nonmembers)
         if math.isnan(auc):
             if overall:
                 out.append(Reading(f"membership ({row.attack})", scope, None, None, None, n,
                                    "grey", "Not measured: too few rows.",))  # fmt: skip
             continue
-        light = _light(auc, bounds, certain=bool(row.above_chance))
-        if light == "green" and not overall:
+        light = _shown_light(auc, bounds, bool(row.above_chance), overall)
+        if light is None:
             continue
         lo, hi = _num(row.ci_low), _num(row.ci_high)
         sentence = (
@@ -216,12 +229,13 @@ def _disclosure_readings(table: pd.DataFrame, bounds: tuple[float, float]) -> li
     out = []
     for row in table.itertuples(index=False):
         risk = _num(row.disclosure_risk)
-        overall = row.column == "(all)"
-        scope = "all" if overall else f"{row.column} = {row.group}"
-        if math.isnan(risk):
-            continue
-        light = _light(risk, bounds, certain=bool(row.above_baseline))
-        if light == "green" and not overall:
+        overall, scope = _scope(row)
+        light = (
+            None
+            if math.isnan(risk)
+            else _shown_light(risk, bounds, bool(row.above_baseline), overall)
+        )
+        if light is None:
             continue
         lo, hi = _num(row.ci_low), _num(row.ci_high)
         sentence = (
