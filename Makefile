@@ -38,7 +38,7 @@ torch: install
 ## make install picks its build per machine). Review the diff, run make test, commit.
 lock: install
 	$(BIN)/python -m pip install -q uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra auth --universal --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra auth --extra ray --universal --python-version 3.11 \
 	  --upgrade --no-header --output-file requirements.lock.tmp
 	$(BIN)/python .ci/strip_lock.py requirements.lock.tmp requirements.lock
 	rm -f requirements.lock.tmp

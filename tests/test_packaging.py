@@ -82,13 +82,36 @@ def _third_party_imports() -> set[str]:
 def test_every_imported_library_is_a_declared_dependency():
     dist_of = md.packages_distributions()
     declared = {canonicalize_name(r.name) for r in RUNTIME}
-    declared |= {canonicalize_name(Requirement(r).name) for r in EXTRAS["auth"]}
+    for extra in ("auth", "ray"):
+        declared |= {canonicalize_name(Requirement(r).name) for r in EXTRAS[extra]}
     missing = {}
     for module in _third_party_imports():
         dists = {canonicalize_name(d) for d in dist_of.get(module, [module])}
         if not dists & declared:
             missing[module] = sorted(dists)
     assert not missing, f"imported but not declared in pyproject.toml: {missing}"
+
+
+def test_ray_stays_optional():
+    """The default install has no Ray: it is imported only inside functions, and the whole
+    library imports with ``ray`` made unimportable."""
+    for folder in ("mcrage_core", "dashboard"):
+        for path in (ROOT / folder).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in tree.body:  # module level only
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                assert not any(n.split(".")[0] == "ray" for n in names), path
+    code = (
+        "import sys; sys.modules['ray'] = None\n"
+        "import mcrage_core.evaluation, mcrage_core.diffusion, mcrage_core.commands.audit\n"
+        "from mcrage_core.util.ray_cluster import connect\n"
+        "from mcrage_core.errors import ConfigError\n"
+        "try:\n    connect('127.0.0.1:1')\nexcept ConfigError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 'pip install "mcrage[ray]"' in out.stdout
 
 
 def test_python_floor_is_the_tested_one():

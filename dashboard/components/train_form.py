@@ -19,6 +19,7 @@ from mcrage_core.errors import MCRAGEError
 from mcrage_core.jobs import DEFAULTS, EVALUATIONS, RunPreset
 from mcrage_core.presentation.format import fmt_count
 from mcrage_core.rebalance import STRATEGY_LABELS
+from mcrage_core.util.ray_cluster import describe as describe_grid
 
 if TYPE_CHECKING:
     from mcrage_core.jobs import RunRegistry, RunSettings
@@ -97,11 +98,15 @@ def run_options() -> dict[str, Any]:
 
 def _compute_details() -> None:
     report = compute_report()
-    with st.expander("Torch build, CUDA and driver", expanded=bool(report.advice)):
+    with st.expander("Torch build, CUDA, driver and cluster", expanded=bool(report.advice)):
         registry = state.registry()
         journal = f"{registry.journal_mode.upper()} journal: {registry.journal.reason}"
         rows = pd.DataFrame(
-            [*report.rows(), ("Run registry", f"{registry.root} ({journal})")],
+            [
+                *report.rows(),
+                ("Evaluation folds run on", describe_grid()),
+                ("Run registry", f"{registry.root} ({journal})"),
+            ],
             columns=["What", "Found"],
         )
         st.dataframe(rows, hide_index=True, width="stretch")

@@ -56,3 +56,15 @@ def dp_overrides(args: argparse.Namespace) -> dict[str, float]:
     if args.max_grad_norm is not None:
         out["max_grad_norm"] = float(args.max_grad_norm)
     return out
+
+
+def add_ray(parser: argparse.ArgumentParser, *, what: str) -> None:
+    """``--ray-address ADDR``: run ``what`` on a Ray cluster (the ``mcrage[ray]`` extra)."""
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help=f"run {what} on the Ray cluster at ADDR (HOST:PORT of the head node, as printed "
+        "by `ray start --head`; 'local' starts Ray on this machine); default: the "
+        "MCRAGE_RAY_ADDRESS environment variable, else this process. Needs "
+        'pip install "mcrage[ray]"',
+    )

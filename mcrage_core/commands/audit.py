@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mcrage_core.commands._options import add_device, add_dp, dp_overrides
+from mcrage_core.commands._options import add_device, add_dp, add_ray, dp_overrides
 from mcrage_core.jobs.settings import DEFAULTS, RunSettings
 
 if TYPE_CHECKING:
@@ -149,6 +149,7 @@ def _add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_device(parser, help="auto, cpu, cuda or mps (default auto)")
     add_dp(parser)
+    add_ray(parser, what="the folds of the evaluation grid (as Ray tasks)")
     flags = (
         ("--balance-outcome", "also make outcomes equal within each group (default: keep each "
          "group's mix)"),
@@ -242,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
     df = load_table(args.path, max_bytes=int(args.max_mb * 1024 * 1024), sheet=args.sheet)
     bar = TerminalProgress()
     try:
-        audit = run_settings(settings, df, progress=bar)
+        audit = run_settings(settings, df, progress=bar, ray_address=args.ray_address)
     finally:
         bar.close()
     title = args.title or f"MCRAGE fairness audit of {Path(args.path).name}"

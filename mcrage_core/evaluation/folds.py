@@ -15,7 +15,7 @@ from mcrage_core.evaluation.metrics import metrics_from_counts
 from mcrage_core.evaluation.results import OVERALL
 from mcrage_core.rebalance import Prediction
 
-__all__ = ["FoldScores", "Pooled", "fold_seed", "score_fold"]
+__all__ = ["FoldScores", "Pooled", "fold_seed", "merge_fold_scores", "score_fold"]
 
 FoldKey = tuple[int, int, str, str, str, str]  # repeat seed, fold, strategy, attr, group, metric
 
@@ -106,3 +106,11 @@ class Pooled:
         """The pooled prediction of ``strategy`` on :attr:`positions`."""
         pos = self.positions
         return Prediction(pred=self.pred[strategy][pos], score=self.score[strategy][pos])
+
+
+def merge_fold_scores(source: FoldScores, into: FoldScores) -> None:
+    """Add the folds of ``source`` to ``into`` (their keys never overlap)."""
+    into.points.update(source.points)
+    into.n.update(source.n)
+    into.n_train.update(source.n_train)
+    into.n_test.update(source.n_test)

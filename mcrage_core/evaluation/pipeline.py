@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,14 @@ from mcrage_core.evaluation.classifiers import (
     thread_limit,
 )
 from mcrage_core.evaluation.config import AuditConfig
-from mcrage_core.evaluation.folds import FoldScores, Pooled, fold_seed, score_fold
+from mcrage_core.evaluation.folds import (
+    FoldScores,
+    Pooled,
+    fold_seed,
+    merge_fold_scores,
+    score_fold,
+)
+from mcrage_core.evaluation.grid import FoldOutcome, FoldRun, augment_context, run_folds_on_ray
 from mcrage_core.evaluation.prepare import Prepared, outcome_labels, prepare_labelled
 from mcrage_core.evaluation.preview import check_sizes
 from mcrage_core.evaluation.results import AuditResults
@@ -74,6 +81,7 @@ from mcrage_core.rebalance import (
     StrategyReport,
 )
 from mcrage_core.tables import Schema
+from mcrage_core.util.ray_cluster import resolve_address
 
 __all__ = ["run_audit"]
 
@@ -86,6 +94,7 @@ def run_audit(
     progress: ProgressCallback | None = None,
     should_stop: CancelCheck | None = None,
     workdir: str | os.PathLike[str] | None = None,
+    ray_address: str | None = None,
 ) -> AuditResults:
     """Run the whole audit: plan, rebalance with each strategy, train, measure.
 
@@ -109,6 +118,12 @@ def run_audit(
         Optional folder for the strategies' own files (diffusion checkpoints, one
         sub-folder per seed). When given, a cancelled or killed audit run on the same
         table and settings continues its diffusion training from the last checkpoint.
+    ray_address
+        Run the folds of each repeat as Ray tasks on the cluster at this address (the
+        ``mcrage[ray]`` extra; default: the ``MCRAGE_RAY_ADDRESS`` environment variable;
+        neither: in this process). The results are the same as a local run's for the same
+        seeds; progress is reported per finished fold, and cancelling stops the tasks.
+        ``workdir`` must then be on a file system every node sees.
 
     Raises
     ------
@@ -135,32 +150,20 @@ def run_audit(
         labelled, schema, prep, small_cell=config.small_group, warnings=run.warnings
     )
     rng_master = np.random.default_rng(config.base_seed)
+    address = resolve_address(ray_address)
     for seed_pos, seed in enumerate(config.seed_values):
         pooled = Pooled(len(prep.df))
-        for fold_run in run.start_repeat(seed_pos, seed):
-            for strategy in strategies:
-                first = seed_pos == 0 and fold_run.fold == 0
-                prediction = run.run_strategy(strategy, fold_run, first_seed=first)
-                pooled.add(strategy.name, fold_run.split.test_pos, prediction)
+        fold_runs = run.start_repeat(seed_pos, seed)
+        if address is None:
+            outcomes = [run.run_fold(f, first_seed=seed_pos == 0) for f in fold_runs]
+        else:
+            outcomes = run_folds_on_ray(address, run, fold_runs, first_seed=seed_pos == 0)
+        for fold_run, outcome in zip(fold_runs, outcomes, strict=True):
+            run.merge(outcome)
+            for name, prediction in outcome.predictions.items():
+                pooled.add(name, fold_run.split.test_pos, prediction)
         run.score_repeat(seed, pooled, rng_master)
     return run.results(df, imbalance, started)
-
-
-@dataclass
-class _SeedRun:
-    """One fold's split, plan and model inputs (``seed``: its models' seed;
-    ``repeat_seed``: the seed of its repeat)."""
-
-    seed: int
-    repeat_seed: int
-    fold: int
-    label: str
-    split: Split
-    plan: pd.DataFrame
-    data: ModelData
-    numeric: list[str]
-    categorical: list[str]
-    baseline: Classifier | None = None
 
 
 @dataclass
@@ -197,7 +200,7 @@ class _AuditRun:
             attributes.append(self.prep.primary)
         return [*attributes, *self.prep.intersections]
 
-    def start_repeat(self, seed_pos: int, seed: int) -> list[_SeedRun]:
+    def start_repeat(self, seed_pos: int, seed: int) -> list[FoldRun]:
         """Split one repeat into its folds; check, plan and prepare each."""
         config, prep = self.config, self.prep
         check_stop(self.should_stop)
@@ -211,7 +214,7 @@ class _AuditRun:
             return f"seed {seed_pos + 1} of {config.seeds}"
         return f"fold {fold + 1} of {config.folds}, repeat {seed_pos + 1} of {config.seeds}"
 
-    def _start_fold(self, seed_pos: int, seed: int, fold: int, split: Split) -> _SeedRun:
+    def _start_fold(self, seed_pos: int, seed: int, fold: int, split: Split) -> FoldRun:
         config, prep = self.config, self.prep
         check_sizes(prep, split.test, config, train=split.train)
         key = str(seed) if config.folds <= 1 else f"{seed}/{fold + 1}"
@@ -228,7 +231,7 @@ class _AuditRun:
             threshold=float(config.threshold),
         )
         self.tracker.advance(1.0)
-        return _SeedRun(
+        return FoldRun(
             fold_seed(seed, fold, config.folds),
             seed,
             fold,
@@ -268,48 +271,66 @@ class _AuditRun:
                 small_group=config.small_group,
             )
 
-    def context(self, strategy: Strategy, run: _SeedRun) -> AugmentContext:
+    def context(self, strategy: Strategy, run: FoldRun) -> AugmentContext:
         """What ``strategy`` is told about this run and seed."""
         config, prep = self.config, self.prep
         progress = None
         if strategy.progress_stage:
             stage = f"{strategy.progress_stage} ({run.label})"
             progress = self.tracker.forward(stage, strategy.cost * 0.85)
-        return AugmentContext(
-            target=prep.target,
-            features=tuple(prep.features),
-            columns=tuple(prep.columns),
-            rebalance=tuple(prep.rebalance),
-            outcome_names=self.names,
-            seed=run.seed,
-            min_cell_rows=config.min_cell_rows,
-            allow_small_cells=config.allow_small_cells,
-            cddpm_config=config.cddpm_config,
-            cddpm_preset=config.cddpm_preset,
-            device=config.device,
-            sampling_steps=config.sampling_steps,
-            progress=progress,
-            should_stop=self.should_stop,
-            workdir=self.workdir,
-            primary=prep.primary,
-            bands=prep.bands,
-            merged=prep.merged,
-            attributes=prep.attributes,
+        return augment_context(
+            config, prep, self.names, run.seed, progress, self.should_stop, self.workdir
         )
 
-    def run_strategy(self, strategy: Strategy, run: _SeedRun, *, first_seed: bool) -> Prediction:
+    def run_fold(self, run: FoldRun, *, first_seed: bool) -> FoldOutcome:
+        """Every strategy on one fold, in order (the first is the baseline a
+        post-processing strategy reuses); what it produced, for :meth:`merge`."""
+        outcome = FoldOutcome(notes={s.name: [] for s in self.strategies})
+        for strategy in self.strategies:
+            first = first_seed and run.fold == 0
+            prediction = self.run_strategy(strategy, run, outcome, first_seed=first)
+            outcome.predictions[strategy.name] = prediction
+        return outcome
+
+    def detached(self) -> _AuditRun:
+        """A copy to send to another process: no callbacks (the driver keeps progress and
+        cancelling), no results gathered so far."""
+        return replace(
+            self,
+            tracker=Tracker(None, 1.0),
+            should_stop=None,
+            warnings=[],
+            scores=Scores(),
+            fold_scores=FoldScores(),
+            shared_boot=None,
+            pooled=[],
+            timings={},
+            first_plan=None,
+        )
+
+    def merge(self, outcome: FoldOutcome) -> None:
+        """Take in one fold's outcome (in fold order, as a serial run would)."""
+        self._keep(outcome.report)
+        for strategy, lines in outcome.notes.items():
+            self._note(strategy, tuple(lines))
+        self.timings.update(outcome.timings)
+        merge_fold_scores(outcome.fold_scores, self.fold_scores)
+
+    def run_strategy(
+        self, strategy: Strategy, run: FoldRun, outcome: FoldOutcome, *, first_seed: bool
+    ) -> Prediction:
         """Augment, fit (or reuse the baseline), predict and measure one strategy on one
-        fold; the prediction is returned for pooling."""
+        fold into ``outcome``; the prediction is returned for pooling."""
         check_stop(self.should_stop)
         started = time.monotonic()
         stage = f"{strategy.label} ({run.label})"
         self.tracker.emit(stage)
         context = self.context(strategy, run)
         aug = strategy.augment(run.split.train, run.plan, context=context)
-        self._note(strategy.name, aug.warnings)
+        outcome.note(strategy.name, aug.warnings)
         if first_seed:
             with thread_limit(self.config.threads):
-                self._keep(strategy.report(aug, self._report_inputs(run), context=context))
+                outcome.keep_report(strategy.report(aug, self._report_inputs(run), context=context))
         check_stop(self.should_stop)
         self.tracker.emit(f"Training the {CLASSIFIER_LABELS[self.config.classifier]} ({stage})")
         with thread_limit(self.config.threads):
@@ -320,11 +341,11 @@ class _AuditRun:
             prediction = strategy.predict(model, run.data, context=context)
         if run.baseline is None:
             run.baseline = model  # the first strategy is the baseline
-        self._note(strategy.name, prediction.notes)
-        self.timings[f"{strategy.name}/seed{run.seed}"] = round(time.monotonic() - started, 3)
+        outcome.note(strategy.name, prediction.notes)
+        outcome.timings[f"{strategy.name}/seed{run.seed}"] = round(time.monotonic() - started, 3)
         self.tracker.advance(strategy.cost)
         score_fold(
-            self.fold_scores,
+            outcome.fold_scores,
             seed=run.repeat_seed,
             fold=run.fold,
             strategy=strategy.name,
@@ -336,7 +357,7 @@ class _AuditRun:
         )
         return prediction
 
-    def _fit(self, train: pd.DataFrame, weights: np.ndarray | None, run: _SeedRun) -> Classifier:
+    def _fit(self, train: pd.DataFrame, weights: np.ndarray | None, run: FoldRun) -> Classifier:
         model = make_classifier(
             self.config.classifier, numeric=run.numeric, categorical=run.categorical, seed=run.seed
         )
@@ -345,7 +366,7 @@ class _AuditRun:
         model.fit(model_frame(train, self.prep.features), y, **fit_params)
         return model
 
-    def _report_inputs(self, run: _SeedRun) -> ReportInputs:
+    def _report_inputs(self, run: FoldRun) -> ReportInputs:
         reference, schema = self.inputs
         return ReportInputs(
             reference=reference,

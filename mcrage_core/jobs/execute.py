@@ -46,15 +46,23 @@ def run_settings(
     progress: ProgressCallback | None = None,
     should_stop: CancelCheck | None = None,
     workdir: Path | None = None,
+    ray_address: str | None = None,
 ) -> AuditRun:
     """Infer the schema with every schema choice, build the audit's config and run it.
 
-    ``workdir`` keeps the diffusion model's checkpoints (a resumed run continues there).
+    ``workdir`` keeps the diffusion model's checkpoints (a resumed run continues there);
+    ``ray_address``: run the folds on that Ray cluster (default: ``MCRAGE_RAY_ADDRESS``).
     """
     data, schema = settings.infer(df)
     config = settings.audit_config(schema)
     results = run_audit(
-        data, schema, config, progress=progress, should_stop=should_stop, workdir=workdir
+        data,
+        schema,
+        config,
+        progress=progress,
+        should_stop=should_stop,
+        workdir=workdir,
+        ray_address=ray_address,
     )
     return AuditRun(results=results, data=data, schema=schema)
 

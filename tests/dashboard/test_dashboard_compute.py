@@ -22,3 +22,20 @@ def test_compute_panel_names_build_driver_and_registry(
     assert str(mcrage_home) in found["Run registry"] and "journal" in found["Run registry"]
     assert any("training runs on the CPU" in str(m.value) or "GPU" in str(m.value)
                for m in at.markdown)  # fmt: skip
+
+
+def test_compute_panel_says_where_the_evaluation_folds_run(
+    new_app, upload, support2_small_csv, monkeypatch
+) -> None:
+    def panel() -> dict[str, str]:
+        at = new_app().run()
+        upload(at, "ward.csv", support2_small_csv)
+        at.switch_page("app_pages/train.py").run()
+        assert not at.exception
+        table = next(df.value for df in at.dataframe if list(df.value.columns) == ["What", "Found"])
+        return dict(zip(table["What"], table["Found"], strict=True))
+
+    monkeypatch.delenv("MCRAGE_RAY_ADDRESS", raising=False)
+    assert panel()["Evaluation folds run on"].startswith("this server")
+    monkeypatch.setenv("MCRAGE_RAY_ADDRESS", "10.0.0.5:6379")
+    assert panel()["Evaluation folds run on"].startswith("the Ray cluster at 10.0.0.5:6379")
