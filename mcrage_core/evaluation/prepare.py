@@ -153,10 +153,16 @@ def _add_intersection(work: pd.DataFrame, groups: _Groups, columns: list[str]) -
     """Add the group column ``"a × b"`` of ``columns`` (missing where any part is) to
     ``work`` as a helper column; its name."""
     name = " × ".join(columns)
-    known = work[columns].notna().all(axis=1)
+    known = work[columns].notna().all(axis=1).to_numpy()
     inter = pd.Series(np.nan, index=work.index, dtype=object)
     if known.any():
-        inter.loc[known] = work.loc[known, columns].map(str).agg(" × ".join, axis=1)
+        # column by column (a row at a time was about 80 µs a row): each part as str()
+        # writes it, the parts joined with " × "
+        parts = [work.loc[known, c].astype(object).map(str).to_numpy(dtype=object) for c in columns]
+        joined = parts[0]
+        for part in parts[1:]:
+            joined = joined + " × " + part
+        inter.loc[known] = joined
     work[name] = inter
     groups.derived.append(name)
     return name
@@ -257,8 +263,24 @@ def _group_columns(
         groups.attributes[col] = col
     merged_sources = [src for g, src in groups.attributes.items() if g in groups.merged]
     for gcol in [*groups.attributes, *merged_sources]:
-        work[gcol] = work[gcol].astype(object).map(lambda v: np.nan if pd.isna(v) else code_key(v))
+        work[gcol] = _code_keys(work[gcol])
     return work, groups
+
+
+# Kinds of column (pandas.api.types.infer_dtype) in which values that pandas counts as the
+# same value (1 and 1.0) have the same code_key, so it can be worked out once per value.
+_ONE_KEY_PER_VALUE = {"string", "integer", "floating", "mixed-integer-float", "boolean", "empty"}
+
+
+def _code_keys(col: pd.Series) -> pd.Series:
+    """:func:`code_key` of every value of ``col`` (missing stays missing), once per
+    distinct value where that gives the same keys, else value by value."""
+    values = col.astype(object)
+    if pd.api.types.infer_dtype(values, skipna=True) not in _ONE_KEY_PER_VALUE:
+        return values.map(lambda v: np.nan if pd.isna(v) else code_key(v))
+    codes, uniques = pd.factorize(values)  # a missing value: -1, the last key below
+    keys = np.array([*(code_key(v) for v in uniques), np.nan], dtype=object)
+    return pd.Series(keys[codes], index=col.index, name=col.name).infer_objects()
 
 
 def _rebalanced(

@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mcrage_core.evaluation.metrics import bootstrap_counts, group_metrics, metrics_from_counts
+from mcrage_core.evaluation.metrics import (
+    bootstrap_counts,
+    group_table,
+    metrics_from_counts,
+    point_metrics,
+)
 from mcrage_core.evaluation.results import DISPARITIES, METRICS, OVERALL
 from mcrage_core.rebalance import Prediction
 from mcrage_core.tables import sort_groups
@@ -59,11 +64,12 @@ class SeedBootstrap:
         overall = bootstrap_counts(len(test), n_bootstrap, rng)
         groups: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
         for attr in attributes:
-            col = test[attr]
+            codes, values = pd.factorize(test[attr])  # a missing value: -1
             groups[attr] = {}
-            for g in sorted(col.dropna().unique(), key=str):
-                idx = np.flatnonzero((col == g).to_numpy())
-                groups[attr][str(g)] = (idx, bootstrap_counts(len(idx), n_bootstrap, rng))
+            # drawn in the order of the groups' text, as the random stream always was
+            for k in sorted(range(len(values)), key=lambda k: str(values[k])):
+                idx = np.flatnonzero(codes == k)
+                groups[attr][str(values[k])] = (idx, bootstrap_counts(len(idx), n_bootstrap, rng))
         return cls(n_bootstrap, overall, groups)
 
 
@@ -83,11 +89,11 @@ def score_strategy(
     pred, score = prediction.pred, prediction.score
     B = boot.n_bootstrap
     empty = np.full(B, np.nan)
-    overall_mf = group_metrics(y, pred, score, np.full(len(y), "all", dtype=object))
+    overall = point_metrics(y, pred, score)
     boot_all = metrics_from_counts(y, pred, score, boot.overall) if B else {}
     for metric in METRICS:
         key = (seed, strategy, OVERALL, "all", metric)
-        scores.points[key] = float(overall_mf.overall[metric])
+        scores.points[key] = float(overall[metric])
         scores.reps[key] = boot_all.get(metric, empty)
     scores.group_n[(seed, OVERALL, "all")] = len(y)
     for attr in attributes:
@@ -95,7 +101,8 @@ def score_strategy(
         known = col.notna().to_numpy()
         if not known.any():
             continue
-        table = group_metrics(y[known], pred[known], score[known], col[known].astype(str)).by_group
+        table = group_table(y[known], pred[known], score[known], col[known].astype(str))
+        rows = table.to_dict("index")
         group_boot: dict[str, dict[str, np.ndarray]] = {}
         eligible: list[str] = []
         for g, (idx, W) in boot.groups[attr].items():
@@ -103,56 +110,56 @@ def score_strategy(
             gb = metrics_from_counts(y[idx], pred[idx], score[idx], W) if B else {}
             group_boot[g] = gb
             for metric in METRICS:
-                scores.points[(seed, strategy, attr, g, metric)] = float(table.loc[g, metric])
+                scores.points[(seed, strategy, attr, g, metric)] = float(rows[g][metric])
                 scores.reps[(seed, strategy, attr, g, metric)] = gb.get(metric, empty)
             if len(idx) >= small_group:
                 eligible.append(g)
         excluded = sort_groups(sorted(set(boot.groups[attr]) - set(eligible)))
         scores.disp_meta[attr] = (len(eligible), ", ".join(excluded))
-        points, reps = _disparities(y, pred, col, table, eligible, group_boot, B)
+        points, reps = _disparities(table, eligible, group_boot, B)
         for metric in DISPARITIES:
             scores.disp_points[(seed, strategy, attr, metric)] = points[metric]
             scores.disp_reps[(seed, strategy, attr, metric)] = reps.get(metric, empty)
 
 
 def _disparities(
-    y: np.ndarray,
-    pred: np.ndarray,
-    col: pd.Series,
     table: pd.DataFrame,
     eligible: list[str],
     group_boot: dict[str, dict[str, np.ndarray]],
     n_bootstrap: int,
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Disparity points (fairlearn's parity functions) and replicates over ``eligible``."""
-    from fairlearn.metrics import (
-        demographic_parity_difference,
-        demographic_parity_ratio,
-        equalized_odds_difference,
-        equalized_odds_ratio,
-    )
-
+    """Disparity points over ``eligible`` and their replicates. The points are fairlearn's
+    parity functions (``demographic_parity_difference`` and the like, which measure the
+    groups' rows again) worked out as those functions do from the group rates in ``table``."""
     if len(eligible) < 2:
         return {metric: math.nan for metric in DISPARITIES}, {}
-    sel = col.isin(eligible).to_numpy()
-    sf = col[sel].astype(str).to_numpy()
-    yt, yp = y[sel], pred[sel]
-    auc = table.loc[eligible, "auroc"].to_numpy(dtype=float)
+    part = table.loc[eligible]
+    sr, tpr, fpr = (part[m].astype(float) for m in ("selection_rate", "tpr", "fpr"))
+    auc = part["auroc"].to_numpy(dtype=float)
     points = {
-        "demographic_parity_difference": float(
-            demographic_parity_difference(yt, yp, sensitive_features=sf)
-        ),
-        "demographic_parity_ratio": float(demographic_parity_ratio(yt, yp, sensitive_features=sf)),
-        "equalized_odds_difference": float(
-            equalized_odds_difference(yt, yp, sensitive_features=sf)
-        ),
-        "equalized_odds_ratio": float(equalized_odds_ratio(yt, yp, sensitive_features=sf)),
-        "worst_group_f1": float(np.nanmin(table.loc[eligible, "f1"].to_numpy(dtype=float))),
+        "demographic_parity_difference": _difference(sr),
+        "demographic_parity_ratio": _ratio(sr),
+        # fairlearn takes Python's max (min) of the TPR and FPR numbers, in that order
+        "equalized_odds_difference": float(max(_difference(tpr), _difference(fpr))),
+        "equalized_odds_ratio": float(min(_ratio(tpr), _ratio(fpr))),
+        "worst_group_f1": float(np.nanmin(part["f1"].to_numpy(dtype=float))),
         "worst_group_auroc": float(np.nanmin(auc)) if np.isfinite(auc).any() else math.nan,
     }
     if not n_bootstrap:
         return points, {}
     return points, _disparity_reps(group_boot, eligible)
+
+
+def _difference(rates: pd.Series) -> float:
+    """fairlearn's ``MetricFrame.difference()`` between groups: the largest distance from
+    the smallest group value (missing values skipped)."""
+    return float((rates - rates.min()).abs().max())
+
+
+def _ratio(rates: pd.Series) -> float:
+    """fairlearn's ``MetricFrame.ratio()`` between groups: smallest over largest."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.divide(rates.min(), rates.max()))
 
 
 def _disparity_reps(
