@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mcrage_core.commands._options import add_device, add_dp, add_threads, dp_overrides
+from mcrage_core.commands._options import add_device, add_dp, add_ray, add_threads, dp_overrides
 from mcrage_core.commands._progress import TerminalProgress
 from mcrage_core.jobs import DEFAULTS
+
+if TYPE_CHECKING:
+    from mcrage_core.diffusion.distributed import RayTraining
 
 HELP = "Train the conditional diffusion model (CDDPM) on a table and save it to a folder."
 
@@ -50,6 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resume", action="store_true", help="continue from the checkpoint in --out"
     )
     add_dp(parser)
+    add_ray(parser, what="the training, data-parallel (DDP)")
+    parser.add_argument(
+        "--ray-workers",
+        type=int,
+        metavar="N",
+        help="training workers on the Ray cluster, one CPU (or GPU) each (default 2); each "
+        "takes 1/N of every batch",
+    )
     parser.add_argument("--sheet", help="Excel sheet to read")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
@@ -83,6 +94,37 @@ def _privacy_line(info: Mapping[str, Any]) -> str | None:
     return f"{line}\n  {caveat}" if caveat else line
 
 
+def _ray_runner(args: argparse.Namespace) -> RayTraining | None:
+    """The Ray Train runner when a cluster is given (``--ray-address`` or the environment
+    variable), else ``None``: training runs in this process."""
+    from mcrage_core.errors import ConfigError
+    from mcrage_core.util.ray_cluster import ADDRESS_ENV, resolve_address
+
+    address = resolve_address(args.ray_address)
+    if address is None:
+        if args.ray_workers is not None:
+            raise ConfigError(f"--ray-workers needs --ray-address (or {ADDRESS_ENV}).")
+        return None
+    from mcrage_core.diffusion.distributed import RayTraining
+
+    use_gpu = {"cpu": False, "cuda": True}.get(args.device)
+    workers = 2 if args.ray_workers is None else args.ray_workers
+    return RayTraining(address, workers=workers, use_gpu=use_gpu)
+
+
+def _where_line(info: Mapping[str, Any]) -> str | None:
+    """Where a distributed run trained (``None`` for a run in this process)."""
+    where = info.get("distributed")
+    if not isinstance(where, Mapping):
+        return None
+    address = where["address"]
+    place = "Ray on this machine" if address == "local" else f"the Ray cluster at {address}"
+    return (
+        f"Trained data-parallel on {place}: {where['workers']} workers, "
+        f"{where['backend']} backend, {where['device']}."
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from mcrage_core.diffusion import CDDPM, CDDPMConfig
     from mcrage_core.errors import ConfigError
@@ -102,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
     columns = None
     if args.columns:
         columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+    runner = _ray_runner(args)
     bar = None if args.quiet else TerminalProgress()
     try:
         model = CDDPM(config).fit(
@@ -112,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
             progress=bar,
             run_dir=args.out,
             resume=args.resume,
+            runner=runner,
         )
     finally:
         if bar is not None:
@@ -136,9 +180,9 @@ def run(args: argparse.Namespace) -> int:
         f"{info['steps']} steps in {fmt_duration(info['wall_s'])} on {info['device']}"
         f"{_stopped(info)}."
     )
-    privacy = _privacy_line(info)
-    if privacy:
-        print(privacy)
+    for line in (_where_line(info), _privacy_line(info)):
+        if line:
+            print(line)
     print("Cells (" + " | ".join(model.cell_columns) + "):")
     for row in model.cells_.itertuples(index=False):
         *cell, n = row

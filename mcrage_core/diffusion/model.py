@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
-from typing import NotRequired, TypedDict
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,9 @@ from mcrage_core.diffusion.trainer import STOP_REASONS, Trainer, TrainerSettings
 from mcrage_core.errors import ConfigError, DataError
 from mcrage_core.progress import CancelCheck, ProgressCallback
 
+if TYPE_CHECKING:
+    from mcrage_core.diffusion.distributed import TrainRunner
+
 __all__ = ["CDDPM", "TrainInfo"]
 
 
@@ -62,6 +66,7 @@ class TrainInfo(TypedDict):
     dp: NotRequired[DPInfo]
     dp_covers: NotRequired[str]
     dp_does_not_cover: NotRequired[str]
+    distributed: NotRequired[dict[str, str | int]]
 
 
 class CDDPM:
@@ -125,6 +130,7 @@ class CDDPM:
         should_stop: CancelCheck | None = None,
         run_dir: str | os.PathLike[str] | None = None,
         resume: bool = False,
+        runner: TrainRunner | None = None,
     ) -> CDDPM:
         """Train on ``df``.
 
@@ -146,6 +152,9 @@ class CDDPM:
             Folder for checkpoints and, at the end, the saved model.
         resume
             Continue from the checkpoint in ``run_dir`` (same table and settings).
+        runner
+            Train elsewhere, e.g. ``RayTraining(address)`` (:mod:`.distributed`) for
+            data-parallel training on a Ray cluster; ``None`` trains in this process.
 
         Raises
         ------
@@ -158,7 +167,7 @@ class CDDPM:
         trainer = self._trainer()
         t0 = time.perf_counter()
         with cpu_threads(self.config.cpu_threads, self.device_):
-            trainer.train(
+            where = (trainer.train if runner is None else partial(runner, trainer))(
                 x,
                 torch.from_numpy(codes),
                 progress=progress,
@@ -167,30 +176,37 @@ class CDDPM:
                 resume=resume,
                 fingerprint=fingerprint,
             )
-        wall = time.perf_counter() - t0
+        self._record(trainer, time.perf_counter() - t0, len(data), where)
+        if run_dir is not None:
+            self.save(run_dir)
+        return self
+
+    def _record(self, trainer: Trainer, wall: float, n_rows: int, where: object) -> None:
+        """Keep what training produced: the EMA network, the log, notes and ``train_info_``
+        (``where``: what a runner returned, a list of log lines from ``Trainer.train``)."""
         self.notes_.extend(trainer.notes)
         self.model_ = trainer.ema.eval()
         self.train_log_ = trainer.log
+        distributed = where if isinstance(where, dict) else None
         self.train_info_ = {
-            "device": str(self.device_),
+            "device": str(distributed["device"] if distributed else self.device_),
             "amp": str(trainer.amp_dtype).replace("torch.", "") if trainer.amp_dtype else "off",
             "steps": trainer.step,
             "wall_s": round(wall, 2),
             "rows_per_s": round(self.train_log_[-1]["rows_per_s"], 1) if self.train_log_ else None,
-            "n_train_rows": len(data),
+            "n_train_rows": n_rows,
             "parameters": sum(p.numel() for p in trainer.model.parameters()),
             "stop_reason": trainer.stop_reason,
             "stopped_because": STOP_REASONS.get(trainer.stop_reason, ""),
             "time_budget_s": trainer.settings.time_budget_s,
             "validation_rows": len(trainer.validation) if trainer.validation is not None else 0,
         }
+        if distributed:
+            self.train_info_["distributed"] = distributed
         if trainer.private is not None:
             self.train_info_["dp"] = trainer.private.info()
             self.train_info_["dp_covers"] = DP_COVERS
             self.train_info_["dp_does_not_cover"] = DP_DOES_NOT_COVER
-        if run_dir is not None:
-            self.save(run_dir)
-        return self
 
     def _prepare(
         self,

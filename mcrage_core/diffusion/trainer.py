@@ -88,6 +88,10 @@ class Trainer:
             foreach=not fused,
             fused=fused,
         )
+        self.net: nn.Module = model
+        """What a training step runs: the model, or a wrapper around it (DDP)."""
+        self.batch_rows = settings.batch_size
+        """Rows this process draws per step (a share of the batch when data-parallel)."""
         self._params = [p.detach() for p in model.parameters()]
         self._ema_params: list[torch.Tensor] = list(self.ema.parameters())
         self.amp_dtype = self._amp_dtype()
@@ -132,6 +136,14 @@ class Trainer:
             done = max(done, clock.elapsed() / s.time_budget_s)
         return done
 
+    def _agreed_progress(self, clock: TrainClock) -> float:
+        """:meth:`_progress` as the loop reads it, once per step (a data-parallel run has
+        one process read it for all: :mod:`.ddp_worker`)."""
+        return self._progress(clock)
+
+    def _save(self, checkpoint_dir: Path, fingerprint: str) -> None:
+        save_checkpoint(self, checkpoint_dir, fingerprint)
+
     @torch.no_grad()
     def _update_ema(self) -> None:
         decay = min(self.settings.ema_decay, (1.0 + self.step) / (10.0 + self.step))
@@ -166,26 +178,29 @@ class Trainer:
         null = torch.tensor(self.model.cond_cardinalities, dtype=torch.long, device=self.device)
         clock = TrainClock(self.step, self.device, self.elapsed_s)
         # log every 1 % of the run and check the validation loss every 2.5 %
-        log_mark = check_mark = self._progress(clock)
+        log_mark = check_mark = self._agreed_progress(clock)
         self.model.train()
         try:
-            while (progress_done := self._progress(clock)) < 1.0:
+            while True:
+                now = self._agreed_progress(clock)
+                if self.step > clock.start_step:  # after a step
+                    if math.floor(100 * now) > math.floor(100 * log_mark):
+                        log_mark = now
+                        self._report(clock, progress)
+                    if math.floor(40 * now) > math.floor(40 * check_mark):
+                        check_mark = now
+                        if self._plateau(now):
+                            break
+                    if checkpoint_dir is not None and self._checkpoint_due():
+                        self.elapsed_s = clock.elapsed()
+                        self._save(checkpoint_dir, fingerprint)
+                if now >= 1.0:
+                    break
                 if should_stop is not None and should_stop():
                     self.elapsed_s = clock.elapsed()
                     self._cancel(checkpoint_dir, fingerprint)
-                clock.add(self._train_step(x, cond, null, progress_done))
+                clock.add(self._train_step(x, cond, null, now))
                 self.step += 1
-                now = self._progress(clock)
-                if math.floor(100 * now) > math.floor(100 * log_mark):
-                    log_mark = now
-                    self._report(clock, progress)
-                if math.floor(40 * now) > math.floor(40 * check_mark):
-                    check_mark = now
-                    if self._plateau(now):
-                        break
-                if checkpoint_dir is not None and self._checkpoint_due():
-                    self.elapsed_s = clock.elapsed()
-                    save_checkpoint(self, checkpoint_dir, fingerprint)
         except torch.OutOfMemoryError as exc:
             raise TrainingFailed(
                 f"The {self.device.type.upper()} ran out of memory during training. Use a "
@@ -196,7 +211,7 @@ class Trainer:
                 self.private.close()
         self._finish(clock, progress)
         if checkpoint_dir is not None:
-            save_checkpoint(self, checkpoint_dir, fingerprint)
+            self._save(checkpoint_dir, fingerprint)
         self.model.eval()
         self.ema.eval()
         return self.log
@@ -267,7 +282,7 @@ class Trainer:
     def _cancel(self, checkpoint_dir: Path | None, fingerprint: str) -> None:
         message = f"Training was cancelled at step {self.step} of {self.settings.steps}."
         if checkpoint_dir is not None:
-            save_checkpoint(self, checkpoint_dir, fingerprint)
+            self._save(checkpoint_dir, fingerprint)
             message += " A checkpoint was saved; train again with resume to continue."
         raise TrainingCancelled(message)
 
@@ -322,7 +337,7 @@ class Trainer:
         """Rows, stratified timesteps, noise and (partly dropped) conditions of one batch."""
         g = self.generator
         dev = g.device
-        b = self.settings.batch_size
+        b = self.batch_rows
         n_t = self.schedule.timesteps
         idx = torch.randint(x.shape[0], (b,), generator=g, device=dev)
         slot = (torch.rand((), generator=g, device=dev) + torch.arange(b, device=dev)) / b
@@ -358,10 +373,10 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         if self.amp_dtype is not None:
             with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype):
-                pred = self.model(xt, t, c)
+                pred = self.net(xt, t, c)
             loss = self._loss(pred.float(), noise, t)
         else:
-            pred = self.model(xt, t, c)
+            pred = self.net(xt, t, c)
             loss = self._loss(pred, noise, t)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()

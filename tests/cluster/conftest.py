@@ -55,8 +55,15 @@ def ray_cluster() -> Iterator[str]:
         "--object-store-memory=200000000",
         "--disable-usage-stats",
     ]
+    # no token authentication: a ~/.ray/auth_token left by another Ray session must not
+    # lock these tests out of their own cluster
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     proc = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
     )
     try:
         _wait_for(port, proc)
