@@ -104,7 +104,7 @@ def _compute_details() -> None:
         rows = pd.DataFrame(
             [
                 *report.rows(),
-                ("Evaluation folds run on", describe_grid()),
+                ("Folds and training run on", describe_grid()),
                 ("Run registry", f"{registry.root} ({journal})"),
             ],
             columns=["What", "Found"],

@@ -8,13 +8,14 @@ background worker (:mod:`mcrage_core.jobs.worker`) and ``mcrage audit``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mcrage_core.diffusion import CDDPM
+from mcrage_core.diffusion import CDDPM, CDDPMConfig
 from mcrage_core.errors import ConfigError
 from mcrage_core.evaluation import run_audit
 from mcrage_core.evaluation.results import AuditResults
@@ -25,6 +26,10 @@ from mcrage_core.progress import CancelCheck, ProgressCallback
 from mcrage_core.tables import Schema, group_columns
 from mcrage_core.tables.records import synthetic_artefacts
 from mcrage_core.util import atomic_write_bytes, atomic_write_json, atomic_write_text
+from mcrage_core.util.ray_cluster import resolve_address
+
+if TYPE_CHECKING:
+    from mcrage_core.diffusion.distributed import RayTraining
 
 __all__ = ["AuditRun", "run_settings", "train_settings", "write_audit_artefacts"]
 
@@ -79,6 +84,27 @@ def write_audit_artefacts(folder: Path, run: AuditRun, *, title: str | None = No
     atomic_write_text(folder / ARTEFACT_FILES["report"], report)
 
 
+WORKERS_ENV = "MCRAGE_RAY_WORKERS"
+
+
+def _ray_training(config: CDDPMConfig) -> RayTraining | None:
+    """Data-parallel training on the Ray cluster of ``MCRAGE_RAY_ADDRESS`` (with
+    ``MCRAGE_RAY_WORKERS`` workers, default 2), as the dashboard's training runs use it;
+    ``None`` (this process) without a cluster, or for differentially private training,
+    which runs in one process."""
+    address = resolve_address(None)
+    if address is None or config.dp_epsilon is not None:
+        return None
+    from mcrage_core.diffusion.distributed import RayTraining
+
+    text = os.environ.get(WORKERS_ENV, "2").strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(
+            f"{WORKERS_ENV} must be a whole number of workers (1 or more), got {text!r}"
+        )
+    return RayTraining(address, workers=int(text))
+
+
 def train_settings(
     settings: RunSettings,
     df: pd.DataFrame,
@@ -114,6 +140,7 @@ def train_settings(
         should_stop=should_stop,
         run_dir=model_dir,
         resume=resume and model_dir.exists(),
+        runner=_ray_training(config),
     )
     model.save(model_dir)
     summary = {

@@ -46,15 +46,19 @@ def resolve_address(address: str | None) -> str | None:
 
 
 def describe() -> str:
-    """Where the evaluation grid of this process's audits runs, in one sentence (for the
+    """Where this process's audits and training runs compute, in one sentence (for the
     dashboard's compute panel)."""
     address = resolve_address(None)
     if address is None:
         return (
-            f"this server, one fold after another (set {ADDRESS_ENV}=HOST:PORT before "
-            "starting the dashboard to run the folds on a Ray cluster)"
+            f"this server (set {ADDRESS_ENV}=HOST:PORT before starting the dashboard to run "
+            "them on a Ray cluster)"
         )
-    return f"the Ray cluster at {address}, one task per fold (from {ADDRESS_ENV})"
+    workers = os.environ.get("MCRAGE_RAY_WORKERS", "2")
+    return (
+        f"the Ray cluster at {address} (from {ADDRESS_ENV}): one task per evaluation fold, "
+        f"and training data-parallel on {workers} workers"
+    )
 
 
 def _check_reachable(address: str) -> None:

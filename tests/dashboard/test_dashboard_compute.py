@@ -36,6 +36,6 @@ def test_compute_panel_says_where_the_evaluation_folds_run(
         return dict(zip(table["What"], table["Found"], strict=True))
 
     monkeypatch.delenv("MCRAGE_RAY_ADDRESS", raising=False)
-    assert panel()["Evaluation folds run on"].startswith("this server")
+    assert panel()["Folds and training run on"].startswith("this server")
     monkeypatch.setenv("MCRAGE_RAY_ADDRESS", "10.0.0.5:6379")
-    assert panel()["Evaluation folds run on"].startswith("the Ray cluster at 10.0.0.5:6379")
+    assert panel()["Folds and training run on"].startswith("the Ray cluster at 10.0.0.5:6379")
