@@ -10,8 +10,14 @@ refresh restores them too. Only the same token leads back to them.
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import gc
+import os
 import re
 import secrets
+import sys
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -65,6 +71,9 @@ TEST_PRESETS_FLAG = "--test-presets"
 
 # --- per-session memo of derived results (schema, audit, plan ...): name -> (key, value)
 MEMO = "mcrage_memo"
+# name -> (key, threading.Event) of a memo value being computed by one of the session's
+# script runs (a page switch starts a new run while the old one finishes its computation)
+MEMO_PENDING = "mcrage_memo_pending"
 
 DEFAULT_CHOICES: dict[str, Any] = {
     "target": None,
@@ -89,6 +98,7 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     RUN_SETTINGS: lambda: None,
     TEST_PRESETS: lambda: False,
     MEMO: dict,
+    MEMO_PENDING: dict,
 }
 
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -101,11 +111,13 @@ def init(user: str | None = None) -> None:
     ``user`` is the signed-in user's token when sign-in is configured (see
     :mod:`dashboard.auth`): it owns the session's runs, and the address token is not used.
     """
+    _freeze_imports()
     for key, factory in _DEFAULTS.items():
         if key not in st.session_state:
             st.session_state[key] = factory()
     if user is not None:
         _init_user(user)
+        _report_keep_failure()
         return
     from_url = False
     if OWNER not in st.session_state:
@@ -121,6 +133,25 @@ def init(user: str | None = None) -> None:
         st.session_state[RESTORE_CHECKED] = True
         if from_url and not has_table():
             _restore()
+    _report_keep_failure()
+
+
+def _freeze_imports() -> None:
+    """Move the objects alive now out of the cyclic garbage collector's sight, once per
+    server process, at the start of the first run after the pages were imported.
+
+    Streamlit collects garbage after every script run: a full pass over every object, some
+    300,000 once pandas, plotly, Streamlit and the library are imported, which takes
+    0.2-0.4 s with the interpreter lock held (the page's last messages wait for it). Those
+    objects live as long as the server; frozen, a pass walks only what runs created since.
+    Objects are still freed when nothing refers to them any more."""
+    if _FROZEN.is_set() or "dashboard.services" not in sys.modules:
+        return
+    _FROZEN.set()
+    gc.freeze()
+
+
+_FROZEN = threading.Event()
 
 
 def _init_user(user: str) -> None:
@@ -137,6 +168,7 @@ def _init_user(user: str) -> None:
 
 def _restore() -> None:
     """Bring back the table and choices this owner token kept (nothing if none)."""
+    _KEEPER.wait(owner())  # the table this owner's last upload is still writing
     try:
         saved = registry().load_session(owner())
     except Exception:  # noqa: BLE001 - a damaged store never blocks the app
@@ -175,7 +207,8 @@ def set_table(df: Any, name: str) -> None:
     st.session_state[MEMO] = {}
     for key in ROLE_WIDGETS:  # the form shows the new table's roles, not the old entries
         st.session_state.pop(key, None)
-    _keep(lambda reg: reg.save_session_table(owner(), df, name))
+    frame = df.copy(deep=False)  # the writer's own frame: it shares no pandas state with the page
+    _keep(lambda reg, who: reg.save_session_table(who, frame, name), rows=len(df))
     _keep_settings()
 
 
@@ -200,23 +233,108 @@ def select_run(run_id: str | None) -> None:
 
 
 def _keep_settings() -> None:
-    settings = {"choices": st.session_state[CHOICES], "small_cell": st.session_state[SMALL_CELL]}
-    _keep(lambda reg: reg.save_session_settings(owner(), settings))
+    settings = copy.deepcopy(
+        {"choices": st.session_state[CHOICES], "small_cell": st.session_state[SMALL_CELL]}
+    )
+    _keep(lambda reg, who: reg.save_session_settings(who, settings))
 
 
-def _keep(write: Callable[[RunRegistry], None]) -> None:
-    """Write to the session store; a failure (full disk, odd column types) is reported but
-    never loses the table the session holds in memory."""
+def _keep(write: Callable[[RunRegistry, str], None], *, rows: int | None = None) -> None:
+    """Write to the session store in the background: a million-row table takes seconds as
+    Parquet, and the page need not wait for a copy that only a page refresh reads. A failure
+    (full disk, odd column types) never loses the table the session holds in memory; it
+    is reported on the session's next run."""
     try:
-        write(registry())
+        reg = registry()
     except Exception as exc:  # noqa: BLE001 - keeping a copy is a convenience, not a must
-        rows = st.session_state.get(DATA)
-        size = "" if rows is None else f" ({fmt_count(len(rows))} rows)"
-        st.toast(
-            f"The table{size} could not be kept for page refreshes ({type(exc).__name__}); "
-            "it stays loaded in this tab.",
-            icon=":material/warning:",
-        )
+        st.toast(_not_kept(rows, exc), icon=":material/warning:")
+        return
+    _KEEPER.submit(owner(), reg, write, rows)
+
+
+def _not_kept(rows: int | None, exc: Exception) -> str:
+    what = "The table" if rows is None else f"The table ({fmt_count(rows)} rows)"
+    return (
+        f"{what} could not be kept for page refreshes ({type(exc).__name__}); it stays "
+        "loaded in this tab."
+    )
+
+
+def _report_keep_failure() -> None:
+    message = _KEEPER.failure(owner())
+    if message:
+        st.toast(message, icon=":material/warning:")
+
+
+class _Keeper:
+    """The session store's writes, one after the other per owner token (a later write
+    must land after an earlier one), each in a background thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, threading.Thread] = {}
+        self._failed: dict[str, str] = {}
+
+    def submit(
+        self,
+        who: str,
+        reg: RunRegistry,
+        write: Callable[[RunRegistry, str], None],
+        rows: int | None,
+    ) -> None:
+        with self._lock:
+            before = self._last.get(who)
+            thread = threading.Thread(
+                target=self._run,
+                args=(who, before, reg, write, rows),
+                name="mcrage-keep-session",
+                daemon=True,
+            )
+            self._last[who] = thread
+        thread.start()
+
+    def _run(
+        self,
+        who: str,
+        before: threading.Thread | None,
+        reg: RunRegistry,
+        write: Callable[[RunRegistry, str], None],
+        rows: int | None,
+    ) -> None:
+        _yield_cpu()
+        if before is not None:
+            before.join()
+        try:
+            write(reg, who)
+        except Exception as exc:  # noqa: BLE001 - keeping a copy is a convenience, not a must
+            with self._lock:
+                self._failed.setdefault(who, _not_kept(rows, exc))  # the first says most
+        with self._lock:
+            if self._last.get(who) is threading.current_thread():
+                del self._last[who]
+
+    def wait(self, who: str) -> None:
+        """Return when every write for ``who`` submitted so far has landed."""
+        with self._lock:
+            last = self._last.get(who)
+        if last is not None:
+            last.join()
+
+    def failure(self, who: str) -> str | None:
+        """The message of a write for ``who`` that failed (once), else ``None``."""
+        with self._lock:
+            return self._failed.pop(who, None)
+
+
+def _yield_cpu() -> None:
+    """Lower this thread's priority (Linux: a thread has its own nice value), so that on a
+    busy machine writing the copy never slows the page the user is waiting for."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+_KEEPER = _Keeper()
 
 
 def has_table() -> bool:
@@ -228,11 +346,36 @@ def memo(name: str, key: Any, compute: Callable[[], T]) -> T:
 
     Used instead of ``st.cache_data`` for user data so that nothing a user uploads is
     shared with another session, and so that memory stays bounded (one value per name).
+    Keys are cheap (the table's version token, the choices as JSON): the table itself is
+    never hashed. A run that needs a value another run of the session is computing (the
+    Data page prepares the audit when the user opens the Imbalance page) waits for it
+    instead of computing it a second time.
     """
     store: dict[str, tuple[Any, Any]] = st.session_state.setdefault(MEMO, {})
     hit = store.get(name)
     if hit is not None and hit[0] == key:
         return hit[1]
-    value = compute()
-    store[name] = (key, value)
-    return value
+    pending: dict[str, tuple[Any, threading.Event]] = st.session_state.setdefault(MEMO_PENDING, {})
+    with _PENDING_LOCK:
+        other = pending.get(name)
+        mine = (key, threading.Event())
+        if other is None or other[0] != key:
+            pending[name] = mine
+    if other is not None and other[0] == key:
+        other[1].wait()
+        hit = st.session_state.setdefault(MEMO, {}).get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        mine = (key, threading.Event())  # that run failed: compute here (and say so again)
+    try:
+        value = compute()
+        store[name] = (key, value)
+        return value
+    finally:
+        with _PENDING_LOCK:
+            if pending.get(name) is mine:
+                del pending[name]
+        mine[1].set()
+
+
+_PENDING_LOCK = threading.Lock()

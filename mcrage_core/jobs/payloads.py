@@ -34,7 +34,7 @@ def _scalar(value: object) -> object:
 
 
 def write_parquet(data: pd.DataFrame, path: Path) -> None:
-    frame = data.copy()
+    frame = data.copy(deep=False)  # copy-on-write: renaming or converting never changes ``data``
     frame.columns = [str(c) for c in frame.columns]
     try:
         payload = _to_parquet_bytes(frame)

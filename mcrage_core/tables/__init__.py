@@ -5,7 +5,8 @@ synthetic rows back in the input's own coding.
 The lowest layer above :mod:`mcrage_core.util`: it imports no other package of the
 library. Import from here (``from mcrage_core.tables import load_table, infer_schema``).
 
-Modules: :mod:`.io` (load_table), :mod:`.readers` (one reader per format),
+Modules: :mod:`.io` (load_table), :mod:`.readers` (one reader per format), :mod:`.scan`
+(header, skipped lines and ragged rows of delimited text),
 :mod:`.export` (safe CSV), :mod:`.vocabulary` (words roles look for), :mod:`.kinds`
 (column kinds, numbers stored as text, the "too many categories" rule), :mod:`.roles`
 (sensitive attributes, outcome detection), :mod:`.outcome` (positive class, 0/1

@@ -98,7 +98,7 @@ def add_age_band(
         raise ConfigError(f"The age column '{age_column}' is not in the table.")
     age = pd.to_numeric(df[age_column], errors="coerce")
     bins = [-np.inf, *edges, np.inf]
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: adding a column never changes ``df``
     out[name] = pd.cut(age, bins=bins, right=False, labels=age_band_labels(edges))
     return out
 

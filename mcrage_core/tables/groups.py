@@ -207,7 +207,7 @@ def merge_small_groups(values: pd.Series, *, min_rows: int) -> tuple[pd.Series, 
     """
     if int(min_rows) < 1:
         raise ConfigError(f"the merge threshold must be at least 1 row, got {min_rows!r}")
-    text = values.map(lambda v: code_key(v) if pd.notna(v) else np.nan).astype(object)
+    text = _code_keys(values)
     counts = text.value_counts()
     small = sorted(str(g) for g in counts[counts < int(min_rows)].index)
     if MERGED_LABEL in counts.index and MERGED_LABEL not in small:
@@ -215,3 +215,14 @@ def merge_small_groups(values: pd.Series, *, min_rows: int) -> tuple[pd.Series, 
     if not small or len(small) == len(counts):
         return text, []  # nothing to merge, or nothing left to merge into
     return text.where(~text.isin(small), MERGED_LABEL), small
+
+
+def _code_keys(values: pd.Series) -> pd.Series:
+    """:func:`code_key` of every value (missing stays missing), as objects. A column of one
+    type is keyed on its distinct values (a million rows hold a few codes); a column of
+    mixed objects value by value, where ``True`` and ``1`` are equal but keyed apart."""
+    if values.dtype == object:
+        return values.map(lambda v: code_key(v) if pd.notna(v) else np.nan).astype(object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    keys = np.array([*(code_key(v) for v in uniques), np.nan], dtype=object)
+    return pd.Series(keys[codes], index=values.index, name=values.name, dtype=object)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mcrage_core.errors import ConfigError
@@ -175,17 +176,24 @@ def _by_attribute(
     """One row per (attribute, group), and one summary row per attribute."""
     group_rows = []
     summary_rows = []
+    outcome = _outcome(y)
     for kind, col in mapping.items():
         attribute = sensitive[kind]
         values = data[col]
-        present = values.notna()
-        as_text = values.astype(str)  # once per attribute, not once per group
-        counts = as_text[present].value_counts()
-        n_present = int(present.sum())
+        codes, names = _group_codes(values)
+        n, k, m = _tallies(codes, len(names), outcome)
+        # value_counts' order: the largest group first, ties in order of first appearance
+        counts = pd.Series(n, index=names, dtype="int64").sort_values(
+            ascending=False, kind="stable"
+        )
+        n_present = int(n.sum())
+        position = {name: i for i, name in enumerate(names)}
         for group in _group_order(values, counts):
-            mask = as_text.eq(group) & present
+            i = position[group]
             base: dict[str, object] = {"attribute": attribute, "kind": kind, "group": group}
-            group_rows.append(_stats(base, mask, y, n_present, small_cell))
+            group_rows.append(
+                _stats(base, (int(n[i]), float(k[i]), int(m[i])), y, n_present, small_cell)
+            )
         non_empty = counts[counts > 0]
         summary_rows.append(
             {
@@ -207,22 +215,72 @@ def _by_attribute(
 def _intersection(
     data: pd.DataFrame, inter_cols: list[str], y: pd.Series | None, small_cell: int
 ) -> pd.DataFrame:
-    """One row per combination of the group columns, largest first."""
-    inter_rows = []
-    complete = data[inter_cols].notna().all(axis=1)
-    n_complete = int(complete.sum())
-    if n_complete:
-        keys = data.loc[complete, inter_cols].astype(str)
-        for combo, part in keys.groupby(inter_cols, sort=True):
-            values = combo if isinstance(combo, tuple) else (combo,)
-            mask = pd.Series(False, index=data.index)
-            mask.loc[part.index] = True
-            base: dict[str, object] = dict(zip(inter_cols, values, strict=True))
-            inter_rows.append(_stats(base, mask, y, n_complete, small_cell))
+    """One row per combination of the group columns, largest first (equal sizes in the
+    order of the combinations' text)."""
+    combo = np.zeros(len(data), dtype=np.int64)  # each row's combination; -1: incomplete
+    parts: list[tuple[int, ...]] = [()]  # each combination's group per column
+    names: list[list[str]] = []
+    for col in inter_cols:
+        codes, col_names = _group_codes(data[col])
+        names.append(col_names)
+        joint = np.where((codes < 0) | (combo < 0), -1, combo * max(len(col_names), 1) + codes)
+        complete = joint >= 0
+        combo = np.full(len(data), -1, dtype=np.int64)
+        found, uniques = pd.factorize(joint[complete])
+        combo[complete] = found
+        width = max(len(col_names), 1)
+        parts = [(*parts[int(u) // width], int(u) % width) for u in uniques]
+    n, k, m = _tallies(combo, len(parts), _outcome(y))
+    n_complete = int(n.sum())
+    combos = sorted(
+        (tuple(names[j][g] for j, g in enumerate(part)), i) for i, part in enumerate(parts)
+    )
+    inter_rows = [
+        _stats(
+            dict(zip(inter_cols, values, strict=True)),
+            (int(n[i]), float(k[i]), int(m[i])),
+            y,
+            n_complete,
+            small_cell,
+        )
+        for values, i in combos
+    ]
     intersection = pd.DataFrame(inter_rows, columns=[*inter_cols, *_STAT_COLUMNS])
     if len(intersection):
         intersection = intersection.sort_values("n", ascending=False, ignore_index=True)
     return intersection
+
+
+def _group_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's group as an index into the groups' names, -1 where the value is missing.
+
+    The names are the values as text (as ``astype(str)`` writes them), in order of first
+    appearance; values with the same text (``1`` and ``'1'``) are one group. Counting
+    codes costs a fraction of comparing a million texts once per group."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    position: dict[str, int] = {}
+    remap = np.array([position.setdefault(str(u), len(position)) for u in uniques], dtype=np.int64)
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(position) < len(remap):
+        codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+    return codes, list(position)
+
+
+def _outcome(y: pd.Series | None) -> np.ndarray | None:
+    return None if y is None else y.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _tallies(
+    codes: np.ndarray, size: int, outcome: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per code: the rows (n), the sum of the known outcomes (k) and their number (m)."""
+    present = codes >= 0
+    n = np.bincount(codes[present], minlength=size)
+    if outcome is None:
+        return n, np.zeros(size), np.zeros(size, dtype=np.int64)
+    known = present & ~np.isnan(outcome)
+    k = np.bincount(codes[known], weights=outcome[known], minlength=size)
+    return n, k, np.bincount(codes[known], minlength=size)
 
 
 def _group_order(values: pd.Series, counts: pd.Series) -> list[str]:
@@ -232,16 +290,19 @@ def _group_order(values: pd.Series, counts: pd.Series) -> list[str]:
 
 
 def _stats(
-    base: dict[str, object], mask: pd.Series, y: pd.Series | None, n_ref: int, small_cell: int
+    base: dict[str, object],
+    tally: tuple[int, float, int],
+    y: pd.Series | None,
+    n_ref: int,
+    small_cell: int,
 ) -> dict[str, object]:
-    n = int(mask.sum())
+    """The row of one group: ``tally`` is its rows, the sum of its known outcomes and
+    their number (:func:`_tallies`)."""
+    n, k, m = tally
     row: dict[str, object] = dict(base)
     row["n"] = n
     row["share"] = n / n_ref if n_ref else math.nan
     if y is not None:
-        yy = y[mask].dropna()
-        k = float(yy.sum())
-        m = len(yy)
         row["outcome_rate"] = k / m if m else math.nan
         row["ci_low"], row["ci_high"] = wilson_interval(k, m)
     else:

@@ -89,7 +89,7 @@ def load_table(
     """
     name, raw = _read_source(source, filename=filename, max_bytes=max_bytes)
     label = f"'{name}'" if name else "the file"
-    if not raw.strip():
+    if not raw or raw.isspace():  # stops at the first letter: no copy of a long file
         raise DataError(f"{label} is empty. Export the table again and make sure it has rows.")
 
     ext = _extension(name)
@@ -97,7 +97,7 @@ def load_table(
         raw = _gunzip(raw, label, max_bytes)
         if ext == ".gz":
             ext = _extension(name[:-3])
-        if not raw.strip():
+        if not raw or raw.isspace():
             raise DataError(f"{label} is an empty gzip archive. Compress a file that has rows.")
 
     refuse_binary(raw, label, ext)  # a PNG, PDF or workbook named .csv

@@ -28,6 +28,7 @@ __all__ = [
     "MAX_UNIQUE_FRACTION",
     "ColumnKind",
     "clean_text",
+    "clean_text_counted",
     "coerce_numeric",
     "column_kind",
     "decimals_of",
@@ -96,11 +97,25 @@ def clean_text(series: pd.Series) -> pd.Series:
     return pd.Series(lookup[codes], index=series.index, name=series.name)
 
 
-def coerce_numeric(series: pd.Series) -> tuple[pd.Series | None, int, list[str]]:
+def clean_text_counted(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """:func:`clean_text` of ``series`` and the cleaned values' ``value_counts()``: the
+    values are counted once when there is nothing to clean (the common case)."""
+    counts = series.value_counts(dropna=True)
+    if not any(isinstance(v, str) and (v.strip() != v or v in ("", "?")) for v in counts.index):
+        return series, counts
+    cleaned = clean_text(series)
+    return cleaned, cleaned.value_counts(dropna=True)
+
+
+def coerce_numeric(
+    series: pd.Series, *, counts: pd.Series | None = None
+) -> tuple[pd.Series | None, int, list[str]]:
     """Numbers stored as text: returns (numeric series, n values made missing, examples).
 
-    Decided on the distinct values weighted by their counts, so it stays fast on long tables."""
-    counts = series.value_counts(dropna=True)
+    Decided on the distinct values weighted by their counts (``counts``: the series'
+    ``value_counts()`` when the caller has it), so it stays fast on long tables."""
+    if counts is None:
+        counts = series.value_counts(dropna=True)
     if counts.empty:
         return None, 0, []
     text = pd.Series(counts.index.astype(str))
@@ -147,9 +162,8 @@ def column_kind(col: str, s: pd.Series, *, n_unique: int | None = None) -> KindG
 
 
 def _text_kind(col: str, s: pd.Series, n_unique: int) -> KindGuess:
-    present = s.dropna()
-    n = len(present)
-    sample = present.head(500).astype(str)
+    n = int(s.count())
+    sample = _first_present(s, 500).astype(str)
     if len(sample):
         if sample.str.fullmatch(_SSN_RE).mean() > 0.8:
             return "identifier", "values look like social security numbers (direct identifier)"
@@ -183,22 +197,41 @@ def _text_kind(col: str, s: pd.Series, n_unique: int) -> KindGuess:
     return "text", f"{n_unique} distinct text values: too many categories to model"
 
 
+def _first_present(s: pd.Series, k: int) -> pd.Series:
+    """The first ``k`` present values of ``s`` (without copying a long column to find them)."""
+    head = s.iloc[: 10 * k].dropna()
+    return head.head(k) if len(head) >= k or len(s) <= 10 * k else s.dropna().head(k)
+
+
 def _numeric_kind(col: str, s: pd.Series, n_unique: int) -> KindGuess:
-    present = s.dropna()
-    n = len(present)
     if n_unique == 2:
         return "binary", None
-    integral = bool(n) and bool(np.all(np.isclose(present.to_numpy(dtype=float) % 1, 0)))
+    n = int(s.count())
+    integral = bool(n) and _whole_numbers(s)
     if integral and _looks_like_id_name(str(col)) and nearly_unique(n_unique, n) and n > 20:
         return (
             "identifier",
             "an identifier (the name says ID/record number and values are unique)",
         )
     if integral and n > 50 and n_unique == n:
-        diffs = np.diff(present.to_numpy(dtype=float))
+        diffs = np.diff(s.dropna().to_numpy(dtype=float))
         if np.all(diffs > 0) or np.all(diffs < 0):
             return "identifier", "a running record number (unique and ordered)"
     return ("integer" if integral else "numeric"), None
+
+
+def _whole_numbers(s: pd.Series) -> bool:
+    """Whether every present value of the numeric ``s`` is a whole number. An integer
+    column is without looking; a measured one usually fails on its first values, so those
+    are looked at before the whole column."""
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return True
+    values = s.to_numpy(dtype=float, na_value=np.nan)
+    for part in (values[:1000], values):
+        present = part[~np.isnan(part)]
+        if not np.all(np.isclose(present % 1, 0)):
+            return False
+    return True
 
 
 def _looks_like_id_name(name: str) -> bool:

@@ -22,11 +22,11 @@ import re
 import warnings
 from collections.abc import Iterable
 
-import numpy as np
 import pandas as pd
 
 from mcrage_core.errors import DataError
 from mcrage_core.tables.charsets import decode_text
+from mcrage_core.tables.scan import scan_records
 from mcrage_core.tables.sniff import utf16_without_bom
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
 
 _DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_CHARS = 64 * 1024
-_SCAN_BLOCK = 16 * 1024 * 1024  # bytes per block of the vectorised record scan
 _WARNINGS_KEY = "mcrage_warnings"
 
 
@@ -167,17 +166,20 @@ def _sniff_delimiter(text: str) -> str:
 
 def read_delimited(raw: bytes, label: str) -> pd.DataFrame:
     text, encoding = _decode(raw, label)
-    if not text.strip():
+    if not text or text.isspace():  # isspace stops at the first letter: no copy of the text
         raise DataError(f"{label} is empty. Export the table again and make sure it has rows.")
     delimiter = _sniff_delimiter(text)
-    header, ragged, has_records = _scan_records(text, delimiter)
-    if header is None:
+    # A UTF-8 file is scanned and parsed from its bytes (less the byte-order mark), which
+    # are the text's: a copy of the text would cost time and memory on long tables.
+    data = (raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw) if encoding == "UTF-8" else None
+    scan = scan_records(text, delimiter, label, data)
+    if scan.header is None:
         raise DataError(f"{label} is empty. Export the table again and make sure it has rows.")
-    header = [h.strip() for h in header]
+    header = [h.strip() for h in scan.header]
     check_columns(header, label)
-    if ragged:
-        shown = ", ".join(f"line {ln} has {n}" for ln, n in ragged[:5])
-        more = f" and {len(ragged) - 5} more" if len(ragged) > 5 else ""
+    if scan.ragged:
+        shown = ", ".join(f"line {ln} has {n}" for ln, n in scan.ragged[:5])
+        more = f" and {len(scan.ragged) - 5} more" if len(scan.ragged) > 5 else ""
         raise DataError(
             f"{label} has rows whose number of fields differs from the header's {len(header)} "
             f"({shown}{more}). This usually means an unquoted '{_delim_name(delimiter)}' inside "
@@ -186,18 +188,12 @@ def read_delimited(raw: bytes, label: str) -> pd.DataFrame:
     decimal = "."
     if delimiter != "," and _uses_decimal_comma(text, delimiter):
         decimal = ","
-    if not has_records:
+    if not scan.has_records:
         raise DataError(
             f"{label} has a header row ({len(header)} columns) but no data rows. "
             "Export the table again with its rows."
         )
-    # A UTF-8 file is parsed from its bytes (less the byte-order mark), which are the
-    # text's: a copy of the text in a StringIO would cost time and memory on long tables.
-    source: io.BytesIO | io.StringIO
-    if encoding == "UTF-8":
-        source = io.BytesIO(raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw)
-    else:
-        source = io.StringIO(text)
+    source = io.StringIO(text) if data is None else io.BytesIO(data)
     del text
     try:
         df = pd.read_csv(
@@ -207,6 +203,8 @@ def read_delimited(raw: bytes, label: str) -> pd.DataFrame:
             low_memory=False,
             skip_blank_lines=True,
             quotechar='"',
+            # lines of separators before the header: pandas would take the first for it
+            skiprows=scan.header_line - 1 if scan.skipped else None,
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(
@@ -214,6 +212,28 @@ def read_delimited(raw: bytes, label: str) -> pd.DataFrame:
             f"({first_line(exc)}). Check the file in a text editor or export it again."
         ) from exc
     df.columns = header
+    _delimited_warnings(df, encoding, decimal, delimiter, scan.skipped, scan.header_line)
+    return df
+
+
+def _delimited_warnings(
+    df: pd.DataFrame,
+    encoding: str,
+    decimal: str,
+    delimiter: str,
+    skipped: tuple[int, ...],
+    header_line: int,
+) -> None:
+    if skipped:
+        lines = ", ".join(map(str, skipped[:10]))
+        lines += f" and {len(skipped) - 10} more" if len(skipped) > 10 else ""
+        one = len(skipped) == 1
+        _add_warning(
+            df,
+            f"{'Line' if one else 'Lines'} {lines} {'holds' if one else 'hold'} only separators, "
+            f"no values: {'it was' if one else 'they were'} skipped, and the column names were "
+            f"read from line {header_line}.",
+        )
     if encoding != "UTF-8":
         _add_warning(
             df,
@@ -224,117 +244,6 @@ def read_delimited(raw: bytes, label: str) -> pd.DataFrame:
         _add_warning(df, "Numbers with decimal commas (e.g. 1,5) were read as decimals.")
     if delimiter != ",":
         _add_warning(df, f"Columns are separated by '{_delim_name(delimiter)}'.")
-    return df
-
-
-def _scan_records(
-    text: str, delimiter: str
-) -> tuple[list[str] | None, list[tuple[int, int]], bool]:
-    """Header, ragged records as (line number, field count), and whether there is at least
-    one data record.
-
-    A file without quotes, NUL characters or lone carriage returns (each line one record)
-    is checked by :func:`_scan_plain`, vectorised, in a fraction of the time; anything it
-    cannot vouch for (such as a ragged row, whose message needs its line number) goes
-    through the csv module record by record, :func:`_scan_exact`, which is the rule."""
-    plain = _scan_plain(text, delimiter)
-    return plain if plain is not None else _scan_exact(text, delimiter)
-
-
-def _scan_exact(text: str, delimiter: str) -> tuple[list[str] | None, list[tuple[int, int]], bool]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"')
-    header: list[str] | None = None
-    ragged: list[tuple[int, int]] = []
-    n_records = 0
-    start_line = 1
-    for row in reader:
-        if not row or all(not c.strip() for c in row):
-            start_line = reader.line_num + 1
-            continue
-        if header is None:
-            header = row
-        else:
-            n_records += 1
-            # a trailing delimiter producing one empty extra field is tolerated
-            trailing = len(row) == len(header) + 1 and row[-1] == ""
-            if len(row) != len(header) and not trailing:
-                ragged.append((start_line, len(row)))
-        start_line = reader.line_num + 1
-    return header, ragged, n_records > 0
-
-
-def _is_blank(row: list[str]) -> bool:
-    return not row or all(not c.strip() for c in row)
-
-
-def _parse_line(line: bytes, delimiter: str) -> list[str]:
-    """The fields of one line of a file without quotes (its line break removed)."""
-    text = line.decode("utf-8", "surrogatepass").removesuffix("\r")
-    return next(csv.reader([text], delimiter=delimiter, quotechar='"'), [])
-
-
-def _scan_plain(
-    text: str, delimiter: str
-) -> tuple[list[str] | None, list[tuple[int, int]], bool] | None:
-    """:func:`_scan_exact`'s answer for a file whose every line is one record, found with
-    numpy: the delimiters of each line are counted and only the lines with another count
-    than the header's are read by the csv module (blank ones are skipped, as the csv scan
-    skips them). ``None`` when the file has quotes (a record may span lines), NUL
-    characters or a carriage return not followed by a line feed (the csv module raises on
-    both), a line longer than the csv module's field size limit, or a ragged row: the exact
-    scan then gives the answer, and its line numbers."""
-    if '"' in text or "\x00" in text:
-        return None
-    data = text.encode("utf-8", "surrogatepass")
-    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
-        return None
-    limit = csv.field_size_limit()
-    pos, header = 0, None
-    while pos < len(data) and header is None:  # the header: the first non-blank record
-        end = data.find(b"\n", pos)
-        end = len(data) if end < 0 else end
-        if end - pos > limit:
-            return None
-        row = _parse_line(data[pos:end], delimiter)
-        header = None if _is_blank(row) else row
-        pos = end + 1
-    if header is None:
-        return None, [], False
-    arr = np.frombuffer(data, dtype=np.uint8)
-    width, sep = len(header), ord(delimiter)
-    has_records = False
-    while pos < len(data):
-        stop = len(data)
-        if stop - pos > _SCAN_BLOCK:
-            stop = data.rfind(b"\n", pos, pos + _SCAN_BLOCK) + 1
-            if stop <= pos:
-                return None  # a line longer than a block
-        block = arr[pos:stop]
-        ends = np.flatnonzero(block == 10)
-        if stop == len(data) and block[-1] != 10:
-            ends = np.append(ends, len(block))  # the last line, without a line break
-        starts = np.concatenate(([0], ends[:-1] + 1))
-        lengths = ends - starts
-        if len(lengths) and int(lengths.max()) > limit:
-            return None
-        seps = np.flatnonzero(block == sep)
-        counts = np.searchsorted(seps, ends) - np.searchsorted(seps, starts)
-        cr = (lengths > 0) & (block[np.maximum(ends - 1, 0)] == 13)
-        last = ends - 1 - cr  # the line's last character before its line break
-        trailing = (counts == width) & (lengths - cr > 0) & (block[np.maximum(last, 0)] == sep)
-        irregular = np.flatnonzero((counts != width - 1) & ~trailing)
-        for i in irregular.tolist():  # blank lines (skipped), or a ragged row
-            if not _is_blank(_parse_line(bytes(block[starts[i] : ends[i]]), delimiter)):
-                return None
-        if not has_records:
-            regular = np.ones(len(ends), dtype=bool)
-            regular[irregular] = False
-            for i in np.flatnonzero(regular).tolist():
-                if not _is_blank(_parse_line(bytes(block[starts[i] : ends[i]]), delimiter)):
-                    has_records = True
-                    break
-        pos = stop
-    return header, [], has_records
 
 
 def _uses_decimal_comma(text: str, delimiter: str) -> bool:

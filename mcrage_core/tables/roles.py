@@ -74,10 +74,10 @@ def _looks_like_age_bands(s: pd.Series) -> bool:
     return bool(len(vals)) and vals.nunique() <= 30 and float(vals.str.contains(r"\d").mean()) > 0.9
 
 
-def _folded_counts(s: pd.Series, max_distinct: int) -> pd.Series:
+def _folded_counts(counts: pd.Series, max_distinct: int) -> pd.Series:
     """How often each value occurs, values folded (trimmed, lower case, no accents); empty
-    when the column has more than ``max_distinct`` distinct folded values."""
-    counts = s.dropna().value_counts()
+    when the column has more than ``max_distinct`` distinct folded values. ``counts`` is
+    the column's ``value_counts()`` (counted once for every rule that needs it)."""
     if counts.empty or len(counts) > 4 * max_distinct:  # 'M', 'm', ' M' fold together
         return pd.Series(dtype="int64")
     folded = counts.groupby([fold(v) for v in counts.index]).sum()
@@ -90,16 +90,16 @@ def _share(counts: pd.Series, words: frozenset[str]) -> float:
     return float(counts[counts.index.isin(words)].sum()) / total if total else 0.0
 
 
-def _race_by_values(s: pd.Series) -> float:
-    counts = _folded_counts(s, 40)
+def _race_by_values(value_counts: pd.Series) -> float:
+    counts = _folded_counts(value_counts, 40)
     distinct_known = (set(counts.index) & RACE_VALUES) - UNSPECIFIC_VALUES
     if len(distinct_known) < 2:
         return 0.0
     return _share(counts, RACE_VALUES)
 
 
-def _sex_by_values(s: pd.Series) -> float:
-    counts = _folded_counts(s, 5)
+def _sex_by_values(value_counts: pd.Series) -> float:
+    counts = _folded_counts(value_counts, 5)
     core = set(counts.index) & SEX_CORE
     # one-letter codes: M/F (English), H/M (hombre/mujer), H/F (homme/femme), M/W, V/M
     male = core & (MALE_VALUES | {"h", "v"})
@@ -123,9 +123,10 @@ def sensitive_kind(col: str, s: pd.Series, kind: ColumnKind) -> str | None:
         if kind in ("categorical", "binary") and _looks_like_age_bands(s):
             return "age"
     if kind in ("categorical", "binary"):
-        if _sex_by_values(s) >= 0.9:
+        counts = s.value_counts(dropna=True)
+        if _sex_by_values(counts) >= 0.9:
             return "sex"
-        if _race_by_values(s) >= 0.6:
+        if _race_by_values(counts) >= 0.6:
             return "race"
     return None
 
@@ -195,16 +196,22 @@ def _check_sensitive_kind(kind: str, col: str, kinds: Mapping[str, ColumnKind]) 
 
 
 def detect_target(
-    df: pd.DataFrame, kinds: Mapping[str, ColumnKind], *, exclude: set[str]
+    df: pd.DataFrame,
+    kinds: Mapping[str, ColumnKind],
+    *,
+    exclude: set[str],
+    n_unique: Mapping[str, int] | None = None,
 ) -> str | None:
-    """The column that looks most like the outcome (by name, values and position)."""
+    """The column that looks most like the outcome (by name, values and position).
+    ``n_unique``: each column's number of distinct values, when the caller has counted
+    them already."""
     best: tuple[float, str] | None = None
     cols = list(df.columns)
     for pos, col in enumerate(cols):
         if col in exclude or kinds[col] not in ("binary", "categorical", "integer"):
             continue
-        n_unique = df[col].nunique(dropna=True)
-        if n_unique < 2 or n_unique > 10:
+        distinct = n_unique[col] if n_unique is not None else df[col].nunique(dropna=True)
+        if distinct < 2 or distinct > 10:
             continue
         score = _target_score(col, df[col], kinds[col])
         if pos == len(cols) - 1:
@@ -224,7 +231,7 @@ def _target_score(col: str, values: pd.Series, kind: ColumnKind) -> float:
         or any(w in squashed for w in TARGET_SUBSTRINGS)
     ):
         score += 3
-    vals = {fold(v) for v in values.dropna().unique()}
+    vals = {fold(v) for v in values.unique() if not pd.isna(v)}
     if vals & OUTCOME_VALUES:
         score += 1.5  # values such as died/alive, expired, readmitted, in/out
     if kind == "binary":

@@ -19,16 +19,24 @@ Examples
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import pandas as pd
 
 from mcrage_core.errors import ConfigError, DataError
 from mcrage_core.tables.bands import DEFAULT_AGE_BANDS, validate_bands
 from mcrage_core.tables.io import table_warnings
-from mcrage_core.tables.kinds import ColumnKind, clean_text, coerce_numeric, column_kind, is_text
+from mcrage_core.tables.kinds import (
+    ColumnKind,
+    clean_text_counted,
+    coerce_numeric,
+    column_kind,
+    is_text,
+)
 from mcrage_core.tables.outcome import check_target
 from mcrage_core.tables.roles import (
     SensitiveChoice,
@@ -166,7 +174,9 @@ def infer_schema(
     out, kinds, reasons, coerced, warnings, n_unique = _coerce_columns(df)
     sens = resolve_sensitive(out, kinds, sensitive)
     if target is None and detect_target:
-        target = _detect_target(out, kinds, exclude=set(sens.values()) | set(reasons))
+        target = _detect_target(
+            out, kinds, exclude=set(sens.values()) | set(reasons), n_unique=n_unique
+        )
     classes: tuple[str, ...] = ()
     pos: str | None = None
     if target is not None:
@@ -207,29 +217,66 @@ def _coerce_columns(
     """A copy with text cleaned and numbers-as-text converted; each column's kind, the
     reason for identifier-like ones, values made missing per column, warnings, and each
     column's number of distinct non-missing values (counted once: a long table pays for
-    every count)."""
-    out = df.copy()
+    every count). The columns of a long table are looked at in parallel threads: counting
+    distinct values runs without the interpreter lock, so each core counts a column."""
+    out = df.copy(deep=False)  # copy-on-write: a replaced column never changes ``df``
     warnings = list(table_warnings(df))
     coerced: dict[str, int] = {}
     kinds: dict[str, ColumnKind] = {}
     reasons: dict[str, str] = {}
     n_unique: dict[str, int] = {}
-    for col in out.columns:
-        if is_text(out[col]):
-            series = clean_text(out[col])
-            converted, n_bad, examples = coerce_numeric(series)
-            out[col] = series if converted is None else converted
-            if converted is not None and n_bad:
-                coerced[col] = n_bad
-                warnings.append(
-                    f"Column '{col}': {n_bad} value(s) that are not numbers "
-                    f"(e.g. {', '.join(repr(e) for e in examples)}) were treated as missing."
-                )
-        n_unique[col] = int(out[col].nunique(dropna=True))
-        kinds[col], reason = column_kind(col, out[col], n_unique=n_unique[col])
-        if reason:
-            reasons[col] = reason
+    columns = [(col, out[col]) for col in out.columns]
+    workers = min(4, os.cpu_count() or 1) if df.size >= _PARALLEL_CELLS else 1
+    if workers > 1:
+        with ThreadPoolExecutor(workers, thread_name_prefix="mcrage-schema") as pool:
+            looks = list(pool.map(lambda item: _look_at_column(*item), columns))
+    else:
+        looks = [_look_at_column(col, series) for col, series in columns]
+    for (col, _), look in zip(columns, looks, strict=True):
+        if look.replaced is not None:
+            out[col] = look.replaced
+        if look.n_bad:
+            coerced[col] = look.n_bad
+            warnings.append(
+                f"Column '{col}': {look.n_bad} value(s) that are not numbers "
+                f"(e.g. {', '.join(repr(e) for e in look.examples)}) were treated as missing."
+            )
+        n_unique[col], kinds[col] = look.n_unique, look.kind
+        if look.reason:
+            reasons[col] = look.reason
     return out, kinds, reasons, coerced, warnings, n_unique
+
+
+_PARALLEL_CELLS = 2_000_000
+"""Tables with at least this many cells have their columns looked at in parallel."""
+
+
+class _Look(NamedTuple):
+    replaced: pd.Series | None  # the cleaned or converted column, None when unchanged
+    n_bad: int  # values made missing because they are not numbers
+    examples: list[str]
+    n_unique: int
+    kind: ColumnKind
+    reason: str | None
+
+
+def _look_at_column(col: str, original: pd.Series) -> _Look:
+    """One column of :func:`_coerce_columns`: text cleaned and numbers-as-text converted,
+    then counted and given its kind."""
+    series: pd.Series = original
+    replaced: pd.Series | None = None
+    distinct: int | None = None
+    n_bad, examples = 0, list[str]()
+    if is_text(original):
+        series, counts = clean_text_counted(original)
+        converted, n_bad, examples = coerce_numeric(series, counts=counts)
+        if converted is not None or series is not original:  # only what changed
+            series = replaced = series if converted is None else converted
+        if converted is None:
+            distinct = len(counts)  # the distinct values, counted already
+    n_unique = int(series.nunique(dropna=True)) if distinct is None else distinct
+    kind, reason = column_kind(col, series, n_unique=n_unique)
+    return _Look(replaced, n_bad, examples, n_unique, kind, reason)
 
 
 def _excluded(
