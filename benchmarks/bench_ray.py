@@ -4,7 +4,8 @@ cost of going through Ray, and whether the per-group numbers are identical.
 A head node is started on this machine (``ray start --head --block --num-cpus N``), the
 same audit runs once locally (one fold after another) and once with ``ray_address`` (one
 Ray task per fold, at most N at a time), and the two results are compared without their
-timings. With one torch and one BLAS thread per fold (``--threads 1``, the default) the
+timings. The diffusion model trains a fixed number of steps (``--train-steps``): a preset is
+a time budget, and two runs of one (local or not) can train different step counts. With one torch and one BLAS thread per fold (``--threads 1``, the default) the
 speed-up on N idle cores is bounded by N and by the slowest fold; the difference between
 the Ray wall time and the slowest fold's local time is the cost of Ray (serialising the
 table to the object store, worker start-up, imports).
@@ -61,6 +62,14 @@ def main() -> None:
     ap.add_argument("--strategies", default="none,oversample,cddpm")
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--train-steps",
+        type=int,
+        default=1500,
+        help="fixed CDDPM steps per fold (the presets are time budgets, so two runs of a "
+        "preset, local or not, can train different step counts; about the quick preset's "
+        "count on this CPU); 0: the preset's time budget",
+    )
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args()
 
@@ -77,6 +86,7 @@ def main() -> None:
         n_seeds=1,
         preset="quick",
         device="cpu",
+        train_steps=args.train_steps or None,
         overrides={"cpu_threads": args.threads},
     )
     load = [os.getloadavg()[0]]
@@ -93,13 +103,19 @@ def main() -> None:
         import ray
 
         ray.shutdown()
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(60)
+        os.killpg(proc.pid, signal.SIGINT)  # ray start --block stops its processes on ^C
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     load.append(os.getloadavg()[0])
 
     def comparable(results) -> dict:
         out = json.loads(results.to_json())
-        out.pop("timings")
+        out.pop("timings")  # wall-clock measurements differ between any two runs
+        for key in ("wall_s", "rows_per_s"):
+            ((out.get("training") or {}).get("info") or {}).pop(key, None)
         return out
 
     fold_s = {k: v for k, v in local.timings.items() if "/seed" in k}
@@ -112,6 +128,7 @@ def main() -> None:
         "rows": len(df),
         "folds": args.folds,
         "strategies": args.strategies,
+        "train_steps": args.train_steps or "preset time budget",
         "cluster_cpus": args.cpus,
         "local_s": round(local_s, 1),
         "ray_s": round(ray_s, 1),
@@ -119,6 +136,7 @@ def main() -> None:
         "slowest_fold_local_s": round(max(per_fold.values()), 1),
         "sum_of_folds_local_s": round(sum(per_fold.values()), 1),
         "identical_results": comparable(local) == comparable(remote),
+        "identical_group_metrics": bool(local.metrics.equals(remote.metrics)),
         "load_1min": [round(x, 2) for x in load],
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
     }

@@ -4,7 +4,9 @@ repeat as Ray tasks on a cluster (the optional ``mcrage[ray]`` extra).
 A fold runs every strategy in order (the first is the baseline a post-processing strategy
 reuses) and returns a :class:`FoldOutcome`; the audit takes the outcomes in fold order, so
 a run on a cluster gives the same numbers as a run in one process for the same seeds
-(every fold's models and generator are seeded by the fold, never by where it ran).
+(every fold's models and generator are seeded by the fold, never by where it ran) when the
+diffusion model trains a fixed number of steps; a preset is a time budget, so two runs of
+one, here or there, can train different step counts.
 
 On a cluster the driver keeps the progress bar (one step per finished fold) and the
 cancel button: it polls ``should_stop`` every second and cancels the tasks still running.

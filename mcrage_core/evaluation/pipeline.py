@@ -122,7 +122,7 @@ def run_audit(
         Run the folds of each repeat as Ray tasks on the cluster at this address (the
         ``mcrage[ray]`` extra; default: the ``MCRAGE_RAY_ADDRESS`` environment variable;
         neither: in this process). The results are the same as a local run's for the same
-        seeds; progress is reported per finished fold, and cancelling stops the tasks.
+        seeds (with a fixed number of diffusion steps: a preset is a time budget); progress is reported per finished fold, and cancelling stops the tasks.
         ``workdir`` must then be on a file system every node sees.
 
     Raises
