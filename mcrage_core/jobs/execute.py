@@ -8,7 +8,6 @@ background worker (:mod:`mcrage_core.jobs.worker`) and ``mcrage audit``.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,7 @@ from mcrage_core.progress import CancelCheck, ProgressCallback
 from mcrage_core.tables import Schema, group_columns
 from mcrage_core.tables.records import synthetic_artefacts
 from mcrage_core.util import atomic_write_bytes, atomic_write_json, atomic_write_text
-from mcrage_core.util.ray_cluster import resolve_address
+from mcrage_core.util.ray_cluster import resolve_address, resolve_workers
 
 if TYPE_CHECKING:
     from mcrage_core.diffusion.distributed import RayTraining
@@ -84,9 +83,6 @@ def write_audit_artefacts(folder: Path, run: AuditRun, *, title: str | None = No
     atomic_write_text(folder / ARTEFACT_FILES["report"], report)
 
 
-WORKERS_ENV = "MCRAGE_RAY_WORKERS"
-
-
 def _ray_training(config: CDDPMConfig) -> RayTraining | None:
     """Data-parallel training on the Ray cluster of ``MCRAGE_RAY_ADDRESS`` (with
     ``MCRAGE_RAY_WORKERS`` workers, default 2), as the dashboard's training runs use it;
@@ -97,12 +93,7 @@ def _ray_training(config: CDDPMConfig) -> RayTraining | None:
         return None
     from mcrage_core.diffusion.distributed import RayTraining
 
-    text = os.environ.get(WORKERS_ENV, "2").strip()
-    if not text.isdigit() or int(text) < 1:
-        raise ConfigError(
-            f"{WORKERS_ENV} must be a whole number of workers (1 or more), got {text!r}"
-        )
-    return RayTraining(address, workers=int(text))
+    return RayTraining(address, workers=resolve_workers())
 
 
 def train_settings(

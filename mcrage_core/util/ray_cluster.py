@@ -22,15 +22,19 @@ from mcrage_core.errors import ConfigError
 
 __all__ = [
     "ADDRESS_ENV",
+    "WORKERS_ENV",
     "INSTALL_HINT",
     "cluster_cpus",
     "connect",
     "describe",
     "resolve_address",
+    "resolve_workers",
     "unwrap",
 ]
 
 ADDRESS_ENV = "MCRAGE_RAY_ADDRESS"
+WORKERS_ENV = "MCRAGE_RAY_WORKERS"
+"""Training workers of the dashboard's runs on the cluster (default 2)."""
 INSTALL_HINT = 'install the optional Ray extra with: pip install "mcrage[ray]"'
 _CONNECT_TIMEOUT_S = 5.0
 _connected: str | None = None  # the address this process is connected to
@@ -54,11 +58,21 @@ def describe() -> str:
             f"this server (set {ADDRESS_ENV}=HOST:PORT before starting the dashboard to run "
             "them on a Ray cluster)"
         )
-    workers = os.environ.get("MCRAGE_RAY_WORKERS", "2")
+    workers = os.environ.get(WORKERS_ENV, "2")
     return (
         f"the Ray cluster at {address} (from {ADDRESS_ENV}): one task per evaluation fold, "
         f"and training data-parallel on {workers} workers"
     )
+
+
+def resolve_workers() -> int:
+    """The training workers :data:`WORKERS_ENV` asks for (default 2)."""
+    text = os.environ.get(WORKERS_ENV, "2").strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(
+            f"{WORKERS_ENV} must be a whole number of workers (1 or more), got {text!r}"
+        )
+    return int(text)
 
 
 def _check_reachable(address: str) -> None:
